@@ -1,0 +1,37 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Kernels (Statevector, Circuits, ForgeCore) import neither MPI nor HDF5, so they test alone.
+// C libraries come from Debian: libopenmpi-dev, libhdf5-dev, libopenblas-dev.
+let package = Package(
+    name: "QForge",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "qforge", targets: ["qforge"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .target(name: "ForgeCore"),
+        .target(name: "Circuits", dependencies: [
+            "ForgeCore", .product(name: "Numerics", package: "swift-numerics"),
+        ]),
+        .target(name: "Statevector", dependencies: [
+            "ForgeCore", "Circuits", .product(name: "Numerics", package: "swift-numerics"),
+        ]),
+        .target(name: "ResultsIO", dependencies: ["CHDF5", "ForgeCore"]),
+        .target(name: "MPIBackend", dependencies: ["CMPI", "ForgeCore"]),
+        .executableTarget(name: "qforge", dependencies: [
+            "ForgeCore", "Circuits", "Statevector", "ResultsIO", "MPIBackend",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "CircuitsTests", dependencies: ["Circuits"]),
+        .testTarget(name: "StatevectorTests", dependencies: ["Statevector", "Circuits", "ForgeCore"]),
+        .testTarget(name: "ResultsIOTests", dependencies: ["ResultsIO", "ForgeCore"]),
+    ]
+)

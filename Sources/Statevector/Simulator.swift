@@ -1,0 +1,228 @@
+import Circuits
+import ForgeCore
+
+public enum Precision: String, CaseIterable, Sendable {
+    case double, single
+    var bytesPerAmplitude: Int { self == .double ? 16 : 8 }
+}
+
+public struct SimulationOptions: Sendable {
+    public var shots: Int
+    public var seed: UInt64
+    public var observables: [PauliString]
+    public init(shots: Int = 0, seed: UInt64 = 0, observables: [PauliString] = []) {
+        (self.shots, self.seed, self.observables) = (shots, seed, observables)
+    }
+}
+
+public struct SimulationResult: Sendable {
+    /// Measured classical outcomes (clbit j is bit j), sorted by outcome; nil without shots.
+    public var counts: [(outcome: UInt64, count: UInt64)]?
+    public var expectations: [(label: String, value: Double)]
+    /// Bytes this rank sent to partner ranks.
+    public var bytesSent: UInt64
+    /// Mid-circuit measurement/reset/condition forced one full simulation per shot.
+    public var trajectories: Int
+}
+
+/// The distributed statevector simulator: owns the state in the chosen precision and runs circuits on it.
+public final class Simulator {
+    public let qubits: Int
+    public let precision: Precision
+    let comm: Communicator
+    private enum Storage { case double(DistributedState<Double>), single(DistributedState<Float>) }
+    private let storage: Storage
+
+    /// Checks the rank count and the node's memory, then allocates |0…0⟩.
+    public init(qubits: Int, precision: Precision, comm: Communicator) throws {
+        guard comm.size > 0, comm.size & (comm.size - 1) == 0 else {
+            throw InputError("the statevector needs a power-of-two number of ranks (1, 2, 4, 8, …), got \(comm.size)")
+        }
+        let rankBits = comm.size.trailingZeroBitCount
+        guard rankBits < qubits else {
+            throw InputError("\(comm.size) ranks are too many for \(qubits) qubits: each rank needs at least 2 amplitudes (use at most \(1 << max(qubits - 1, 0)) ranks)")
+        }
+        let perRank = Self.bytesPerRank(qubits: qubits, ranks: comm.size, precision: precision)
+        let needed = perRank * UInt64(comm.ranksOnNode)
+        if let available = availableNodeMemoryBytes(), needed > available {
+            throw InputError("\(qubits) qubits in \(precision) precision need \(formatBytes(perRank)) per rank × \(comm.ranksOnNode) ranks on this node = \(formatBytes(needed)), but the node has \(formatBytes(available)) available")
+        }
+        self.qubits = qubits
+        self.precision = precision
+        self.comm = comm
+        switch precision {
+        case .double: storage = .double(DistributedState(qubits: qubits, comm: comm))
+        case .single: storage = .single(DistributedState(qubits: qubits, comm: comm))
+        }
+    }
+
+    public static func bytesPerRank(qubits: Int, ranks: Int, precision: Precision) -> UInt64 {
+        precision == .double
+            ? DistributedState<Double>.bytesPerRank(qubits: qubits, ranks: ranks)
+            : DistributedState<Float>.bytesPerRank(qubits: qubits, ranks: ranks)
+    }
+
+    /// Global index of this rank's first amplitude.
+    public var localOffset: UInt64 {
+        switch storage {
+        case .double(let s): return s.globalOffset
+        case .single(let s): return s.globalOffset
+        }
+    }
+
+    public var bytesSent: UInt64 {
+        switch storage {
+        case .double(let s): return s.bytesSent
+        case .single(let s): return s.bytesSent
+        }
+    }
+
+    /// This rank's amplitudes as interleaved (re, im) scalars.
+    public enum LocalAmplitudes {
+        case double(UnsafeBufferPointer<Double>)
+        case single(UnsafeBufferPointer<Float>)
+    }
+
+    public func withLocalAmplitudes<R>(_ body: (LocalAmplitudes) throws -> R) rethrows -> R {
+        switch storage {
+        case .double(let s):
+            return try body(.double(UnsafeBufferPointer(start: UnsafeRawPointer(s.amplitudes).assumingMemoryBound(to: Double.self), count: 2 * s.localCount)))
+        case .single(let s):
+            return try body(.single(UnsafeBufferPointer(start: UnsafeRawPointer(s.amplitudes).assumingMemoryBound(to: Float.self), count: 2 * s.localCount)))
+        }
+    }
+
+    /// Runs `circuit` from |0…0⟩. Terminal measurements are sampled from the final state
+    /// (which is left unmeasured); mid-circuit measurement, reset or `if` run one trajectory
+    /// per shot (at least one), leaving the last trajectory's state.
+    public func run(_ circuit: Circuit, options: SimulationOptions,
+                    progress: ((Int, Int) -> Void)? = nil) throws -> SimulationResult {
+        switch storage {
+        case .double(let s): return try run(circuit, on: s, options: options, progress: progress)
+        case .single(let s): return try run(circuit, on: s, options: options, progress: progress)
+        }
+    }
+
+    private func run<T>(_ circuit: Circuit, on state: DistributedState<T>, options: SimulationOptions,
+                        progress: ((Int, Int) -> Void)?) throws -> SimulationResult {
+        precondition(circuit.qubitCount == qubits)
+        let plan = MeasurementPlan(circuit)
+        var counts: [UInt64: UInt64] = [:]
+        var trajectories = 0
+        if plan.isSampleable {
+            state.setZeroState()
+            execute(plan.unitaryPart, on: state, classical: nil, rng: nil, progress: progress)
+            if options.shots > 0 {
+                for index in state.sample(shots: options.shots, seed: options.seed) {
+                    counts[plan.outcome(ofBasisState: index), default: 0] += 1
+                }
+            }
+        } else {
+            trajectories = max(options.shots, 1)
+            for shot in 0..<trajectories {
+                state.setZeroState()
+                var rng = SplitMix64(seed: options.seed &+ UInt64(shot) &* 0x9E37_79B9_7F4A_7C15)
+                var classical: UInt64 = 0
+                execute(circuit.instructions, on: state, classical: &classical, rng: &rng,
+                        progress: shot == 0 ? progress : nil)
+                // Every rank holds the same classical bits; count them once, on rank 0.
+                if comm.rank == 0 && options.shots > 0 { counts[classical, default: 0] += 1 }
+            }
+        }
+        let expectations = options.observables.map { (label: $0.label, value: state.expectation($0)) }
+        return SimulationResult(counts: options.shots > 0 ? gatherCounts(counts) : nil,
+                                expectations: expectations, bytesSent: state.bytesSent,
+                                trajectories: trajectories)
+    }
+
+    private func execute<T>(_ instructions: [Instruction], on state: DistributedState<T>,
+                            classical: UnsafeMutablePointer<UInt64>?, rng: UnsafeMutablePointer<SplitMix64>?,
+                            progress: ((Int, Int) -> Void)?) {
+        for (k, instruction) in instructions.enumerated() {
+            progress?(k, instructions.count)
+            if let condition = instruction.condition, let classical {
+                let width = UInt64(condition.width)
+                let mask: UInt64 = width >= 64 ? .max : (1 << width) - 1
+                if (classical.pointee >> UInt64(condition.clbitOffset)) & mask != condition.value { continue }
+            }
+            switch instruction.operation {
+            case .unitary(let target, let controls, let matrix):
+                state.apply(target: target, controls: controls, matrix: matrix)
+            case .measure(let qubit, let clbit):
+                guard let classical, let rng else { continue }
+                let outcome = state.measure(qubit: qubit, draw: rng.pointee.nextUnit())
+                let bit = UInt64(1) << UInt64(clbit)
+                classical.pointee = outcome == 1 ? classical.pointee | bit : classical.pointee & ~bit
+            case .reset(let qubit):
+                guard let rng else { continue }
+                if state.measure(qubit: qubit, draw: rng.pointee.nextUnit()) == 1 {
+                    state.apply(target: qubit, controls: [], matrix: Matrix2(.zero, .one, .one, .zero))
+                }
+            case .barrier:
+                break
+            }
+        }
+        progress?(instructions.count, instructions.count)
+    }
+
+    /// Sums every rank's counts on rank 0; other ranks get an empty list.
+    private func gatherCounts(_ counts: [UInt64: UInt64]) -> [(outcome: UInt64, count: UInt64)] {
+        var bytes: [UInt8] = []
+        for (outcome, count) in counts {
+            withUnsafeBytes(of: outcome.littleEndian) { bytes += $0 }
+            withUnsafeBytes(of: count.littleEndian) { bytes += $0 }
+        }
+        guard let all = comm.gather(bytes, root: 0) else { return [] }
+        var merged: [UInt64: UInt64] = [:]
+        for part in all {
+            part.withUnsafeBytes { raw in
+                for k in Swift.stride(from: 0, to: raw.count, by: 16) {
+                    let outcome = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: k, as: UInt64.self))
+                    let count = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: k + 8, as: UInt64.self))
+                    merged[outcome, default: 0] += count
+                }
+            }
+        }
+        return merged.sorted { $0.key < $1.key }.map { (outcome: $0.key, count: $0.value) }
+    }
+}
+
+/// Splits a circuit into its unitary part and terminal measurements when it can be sampled.
+struct MeasurementPlan {
+    let isSampleable: Bool
+    let unitaryPart: [Instruction]
+    /// (qubit, clbit) of terminal measurements, in program order; empty means "measure all".
+    let terminal: [(qubit: Int, clbit: Int)]
+
+    init(_ circuit: Circuit) {
+        var unitary: [Instruction] = []
+        var terminal: [(Int, Int)] = []
+        var measured = Set<Int>()
+        var sampleable = true
+        for instruction in circuit.instructions {
+            if instruction.condition != nil { sampleable = false; break }
+            switch instruction.operation {
+            case .reset: sampleable = false
+            case .measure(let q, let c): measured.insert(q); terminal.append((q, c))
+            case .unitary(let target, let controls, _):
+                if measured.contains(target) || controls.contains(where: measured.contains) { sampleable = false }
+                unitary.append(instruction)
+            case .barrier: break
+            }
+            if !sampleable { break }
+        }
+        isSampleable = sampleable
+        unitaryPart = unitary
+        self.terminal = terminal
+    }
+
+    func outcome(ofBasisState index: UInt64) -> UInt64 {
+        if terminal.isEmpty { return index }
+        var outcome: UInt64 = 0
+        for (q, c) in terminal {
+            let bit = UInt64(1) << UInt64(c)
+            outcome = (index >> UInt64(q)) & 1 == 1 ? outcome | bit : outcome & ~bit
+        }
+        return outcome
+    }
+}

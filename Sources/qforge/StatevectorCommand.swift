@@ -1,0 +1,138 @@
+import ArgumentParser
+import Circuits
+import ForgeCore
+import Foundation
+import ResultsIO
+import Statevector
+
+struct StatevectorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sv",
+        abstract: "Simulate an OpenQASM 2 circuit on the distributed statevector and write HDF5.",
+        discussion: """
+        The 2^n amplitudes are split over the MPI ranks (a power of two; rank-index qubits are the
+        highest ones). Terminal measurements are sampled from the final state with --shots; a
+        circuit with mid-circuit measure, reset or if() runs one trajectory per shot.
+
+        Examples:
+          qforge sv configs/ghz.qasm -o results/ghz.h5 --shots 1000 --seed 7
+          mpirun -np 4 qforge sv big.qasm -o results/big.h5 --no-state --observable "Z0 Z1" --observable X3
+          qforge sv qft.qasm -o results/qft.h5 --precision single
+        """
+    )
+
+    @Argument(help: "OpenQASM 2.0 file (include \"qelib1.inc\" is built in).")
+    var circuit: String
+
+    @Option(name: .shortAndLong, help: "Result file (HDF5). Default: results/<circuit name>.h5")
+    var output: String?
+
+    @Option(help: "Number of measurement samples (0: no counts).")
+    var shots: Int = 0
+
+    @Option(help: "Random seed for sampling and mid-circuit measurement.")
+    var seed: UInt64 = 1
+
+    @Option(name: .customLong("observable"), help: "Pauli product whose expectation to compute, e.g. \"Z0 Z1\" or \"X0 Y2\" (repeatable).")
+    var observables: [String] = []
+
+    @Option(help: "Amplitude precision: double (complex128) or single (complex64).")
+    var precision: Precision = .double
+
+    @Flag(name: .customLong("no-state"), help: "Do not write /state/amplitudes (large states).")
+    var noState = false
+
+    @Flag(help: "No progress output on stderr.")
+    var quiet = false
+
+    func validate() throws {
+        guard shots >= 0 else { throw ValidationError("--shots must be ≥ 0") }
+    }
+
+    func run() throws {
+        let comm = Launch.communicator
+        let started = Date()
+        let outputPath = output ?? "results/" + ((circuit as NSString).lastPathComponent as NSString).deletingPathExtension + ".h5"
+
+        let program = try comm.agree { try QASMParser.parse(contentsOf: circuit) }
+        let paulis = try observables.map { try PauliString(parsing: $0, qubits: program.qubitCount) }
+        try comm.agree { if comm.isRoot { try ensureWritable(path: outputPath) } }
+        let simulator = try comm.agree {
+            try Simulator(qubits: program.qubitCount, precision: precision, comm: comm)
+        }
+        var runID = comm.isRoot ? UUID().uuidString.lowercased() : ""
+        runID = comm.broadcast(runID, root: 0)
+
+        let progress = ProgressReporter(label: "gates", enabled: !quiet && comm.isRoot)
+        let simulationStart = Date()
+        let result = try simulator.run(program, options: SimulationOptions(shots: shots, seed: seed, observables: paulis)) {
+            progress.update(done: $0, of: $1)
+        }
+        progress.finish()
+        let simulationSeconds = Date().timeIntervalSince(simulationStart)
+
+        // Serial HDF5: rank 0 creates the file, then each rank writes its own slice in turn.
+        let partial = outputPath + ".partial"
+        let source = (try? String(contentsOfFile: circuit, encoding: .utf8)) ?? ""
+        try comm.agree {
+            if comm.isRoot {
+                try StatevectorFile.create(path: partial, qasm: source, qubits: program.qubitCount,
+                                           gates: program.sourceGateCount,
+                                           amplitudeCount: noState ? nil : UInt64(1) << UInt64(program.qubitCount),
+                                           precision: precision.rawValue)
+            }
+        }
+        if !noState {
+            try writeDistributed(comm: comm) {
+                try simulator.withLocalAmplitudes { local in
+                    switch local {
+                    case .double(let a): try StatevectorFile.writeAmplitudes(path: partial, offset: simulator.localOffset, interleaved: a)
+                    case .single(let a): try StatevectorFile.writeAmplitudes(path: partial, offset: simulator.localOffset, interleaved: a)
+                    }
+                }
+            }
+        }
+        var sent = [Double(result.bytesSent)]
+        comm.allreduceSum(&sent)
+        let wall = Date().timeIntervalSince(started)
+        try comm.agree {
+            guard comm.isRoot else { return }
+            let metadata = RunMetadata(
+                qforgeVersion: qforgeVersion, jobKind: "statevector", runID: runID,
+                created: ISO8601DateFormatter().string(from: started), ranks: comm.size, wallSeconds: wall,
+                config: CommandLine.arguments.joined(separator: " "),
+                slurmJobID: ProcessInfo.processInfo.environment["SLURM_JOB_ID"])
+            try StatevectorFile.finish(path: partial, metadata: metadata, counts: result.counts, shots: shots,
+                                       seed: seed, expectations: result.expectations)
+            try publish(partial: partial, final: outputPath)
+        }
+
+        guard comm.isRoot else { return }
+        let gates = program.instructions.count
+        print("qforge sv: \(program.qubitCount) qubits, \(gates) operations, \(comm.size) rank\(comm.size == 1 ? "" : "s"), \(precision) precision")
+        print(String(format: "  simulation %.3f s (%.0f operations/s), wall %.3f s", simulationSeconds,
+                     Double(gates) / max(simulationSeconds, 1e-9), wall))
+        if comm.size > 1 {
+            print("  bytes sent per rank: \(formatBytes(UInt64(sent[0]) / UInt64(comm.size)))")
+        }
+        if result.trajectories > 0 {
+            print("  mid-circuit measurement/reset/if: \(result.trajectories) trajector\(result.trajectories == 1 ? "y" : "ies")")
+        }
+        for e in result.expectations {
+            print(String(format: "  <%@> = %.12f", e.label, e.value))
+        }
+        if let counts = result.counts {
+            let width = max(program.clbitCount, 1)
+            let top = counts.sorted { $0.count > $1.count }.prefix(8)
+            print("  counts (\(shots) shots, seed \(seed), top \(top.count) of \(counts.count)):")
+            for c in top {
+                let bits = String(c.outcome, radix: 2)
+                let padded = String(repeating: "0", count: max(0, (program.clbitCount > 0 ? width : program.qubitCount) - bits.count)) + bits
+                print("    \(padded)  \(c.count)")
+            }
+        }
+        print("  wrote \(outputPath)")
+    }
+}
+
+extension Precision: ExpressibleByArgument {}

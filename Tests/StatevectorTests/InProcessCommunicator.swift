@@ -1,0 +1,119 @@
+import Foundation
+import ForgeCore
+
+/// Several ranks as threads of one process, for testing distributed code without mpirun
+/// (as swift-nio tests channels on an embedded event loop). Every collective is a rendezvous.
+final class InProcessWorld: @unchecked Sendable {
+    let size: Int
+    private let condition = NSCondition()
+    private var slots: [[UInt8]?]
+    private var generation = 0
+    private var arrived = 0
+    private var mailboxes: [Int: [UInt8]] = [:]  // key: from * size + to
+
+    init(size: Int) {
+        self.size = size
+        slots = Array(repeating: nil, count: size)
+    }
+
+    /// Runs `body` once per rank on its own thread and waits for all.
+    func run(_ body: @escaping @Sendable (Communicator) -> Void) {
+        let group = DispatchGroup()
+        for r in 0..<size {
+            let comm = InProcessCommunicator(world: self, rank: r)
+            let thread = Thread { body(comm); group.leave() }
+            thread.stackSize = 8 << 20
+            group.enter()
+            thread.start()
+        }
+        group.wait()
+    }
+
+    /// Every rank contributes bytes; every rank gets all contributions in rank order.
+    func exchangeAll(_ bytes: [UInt8], rank: Int) -> [[UInt8]] {
+        condition.lock(); defer { condition.unlock() }
+        let myGeneration = generation
+        slots[rank] = bytes
+        arrived += 1
+        if arrived == size {
+            condition.broadcast()
+        } else {
+            while arrived < size && generation == myGeneration { condition.wait() }
+        }
+        let all = slots.map { $0! }
+        // The second rendezvous lets every rank read before slots are reused.
+        departed += 1
+        if departed == size {
+            departed = 0; arrived = 0; generation += 1
+            slots = Array(repeating: nil, count: size)
+            condition.broadcast()
+        } else {
+            while generation == myGeneration { condition.wait() }
+        }
+        return all
+    }
+    private var departed = 0
+
+    func send(_ bytes: [UInt8], from: Int, to: Int) -> Void {
+        condition.lock(); defer { condition.unlock() }
+        while mailboxes[from * size + to] != nil { condition.wait() }
+        mailboxes[from * size + to] = bytes
+        condition.broadcast()
+    }
+
+    func receive(from: Int, to: Int) -> [UInt8] {
+        condition.lock(); defer { condition.unlock() }
+        while mailboxes[from * size + to] == nil { condition.wait() }
+        let bytes = mailboxes.removeValue(forKey: from * size + to)!
+        condition.broadcast()
+        return bytes
+    }
+}
+
+final class InProcessCommunicator: Communicator, @unchecked Sendable {
+    let world: InProcessWorld
+    let rank: Int
+    var size: Int { world.size }
+    var ranksOnNode: Int { world.size }
+
+    init(world: InProcessWorld, rank: Int) { (self.world, self.rank) = (world, rank) }
+
+    func barrier() { _ = world.exchangeAll([], rank: rank) }
+
+    func sendrecv(_ send: UnsafeRawBufferPointer, into receive: UnsafeMutableRawBufferPointer, partner: Int) {
+        world.send(Array(send), from: rank, to: partner)
+        let bytes = world.receive(from: partner, to: rank)
+        bytes.withUnsafeBytes { receive.copyMemory(from: $0) }
+    }
+
+    func allreduceSum(_ values: inout [Double]) {
+        let all = world.exchangeAll(values.withUnsafeBytes { Array($0) }, rank: rank)
+        var sum = [Double](repeating: 0, count: values.count)
+        for part in all { part.withUnsafeBytes { raw in for k in 0..<sum.count { sum[k] += raw.load(fromByteOffset: 8 * k, as: Double.self) } } }
+        values = sum
+    }
+
+    func allreduceSum(_ values: inout [UInt64]) {
+        let all = world.exchangeAll(values.withUnsafeBytes { Array($0) }, rank: rank)
+        var sum = [UInt64](repeating: 0, count: values.count)
+        for part in all { part.withUnsafeBytes { raw in for k in 0..<sum.count { sum[k] += raw.load(fromByteOffset: 8 * k, as: UInt64.self) } } }
+        values = sum
+    }
+
+    func allgather(_ values: [Double]) -> [Double] {
+        world.exchangeAll(values.withUnsafeBytes { Array($0) }, rank: rank).flatMap { part in
+            part.withUnsafeBytes { Array($0.bindMemory(to: Double.self)) }
+        }
+    }
+
+    func gather(_ bytes: [UInt8], root: Int) -> [[UInt8]]? {
+        let all = world.exchangeAll(bytes, rank: rank)
+        return rank == root ? all : nil
+    }
+
+    func broadcast(_ bytes: inout [UInt8], root: Int) {
+        bytes = world.exchangeAll(bytes, rank: rank)[root]
+    }
+
+    func abort(code: Int32) -> Never { fatalError("abort(\(code)) in test") }
+}

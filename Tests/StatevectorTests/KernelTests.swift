@@ -1,0 +1,153 @@
+import Circuits
+import ComplexModule
+import ForgeCore
+import XCTest
+@testable import Statevector
+
+/// Distributed kernels on 1, 2 and 4 in-process ranks against the dense single-array reference.
+final class KernelTests: XCTestCase {
+    /// Loads a full state into each rank's slice, runs `body`, and returns the full state gathered back.
+    private func runDistributed(ranks: Int, initial: [Complex<Double>],
+                                _ body: @escaping @Sendable (DistributedState<Double>) -> Void) -> [Complex<Double>] {
+        let n = initial.count.trailingZeroBitCount
+        let result = Locked([Complex<Double>](repeating: .zero, count: initial.count))
+        let world = InProcessWorld(size: ranks)
+        world.run { comm in
+            let s = DistributedState<Double>(qubits: n, comm: comm)
+            let offset = Int(s.globalOffset)
+            for i in 0..<s.localCount { s.amplitudes[i] = SIMD2(initial[offset + i].real, initial[offset + i].imaginary) }
+            body(s)
+            result.update { full in for i in 0..<s.localCount { full[offset + i] = Complex(s.amplitudes[i].x, s.amplitudes[i].y) } }
+        }
+        return result.value
+    }
+
+    private func assertClose(_ a: [Complex<Double>], _ b: [Complex<Double>], tolerance: Double = 1e-12, _ message: String) {
+        let worst = zip(a, b).map { ($0 - $1).length }.max() ?? 0
+        XCTAssertLessThan(worst, tolerance, message)
+    }
+
+    func testEveryTargetAndControlLayoutAgainstDenseMatrix() {
+        var random = TestRandom(state: 42)
+        let n = 5
+        for ranks in [1, 2, 4] {
+            for target in 0..<n {
+                for controlCount in 0...2 {
+                    let others = (0..<n).filter { $0 != target }.shuffled(using: &random)
+                    let controls = Array(others.prefix(controlCount))
+                    for kind in 0..<3 {
+                        var m = random.unitary()
+                        if kind == 1 { m.m01 = .zero; m.m10 = .zero; m.m00 = m.m00 / Complex(m.m00.length); m.m11 = m.m11 / Complex(m.m11.length) }
+                        if kind == 2 { m = Matrix2(.zero, .one, .one, .zero) }  // X
+                        let initial = random.state(qubits: n)
+                        var reference = DenseReference(amplitudes: initial)
+                        reference.apply(target: target, controls: controls, m)
+                        let matrix = m
+                        let got = runDistributed(ranks: ranks, initial: initial) { $0.apply(target: target, controls: controls, matrix: matrix) }
+                        assertClose(got, reference.state, "ranks \(ranks) target \(target) controls \(controls) kind \(kind)")
+                    }
+                }
+            }
+        }
+    }
+
+    func testRandomCircuitsAgreeWithDenseReferenceOnOneTwoFourRanks() {
+        var random = TestRandom(state: 7)
+        let n = 6
+        for trial in 0..<4 {
+            var ops: [(Int, [Int], Matrix2)] = []
+            for _ in 0..<60 {
+                let target = random.int(n)
+                let controls = Array((0..<n).filter { $0 != target }.shuffled(using: &random).prefix(random.int(4)))
+                ops.append((target, controls, random.unitary()))
+            }
+            let initial = random.state(qubits: n)
+            var reference = DenseReference(amplitudes: initial)
+            for (t, c, m) in ops { reference.apply(target: t, controls: c, m) }
+            let program = ops
+            for ranks in [1, 2, 4] {
+                let got = runDistributed(ranks: ranks, initial: initial) { s in
+                    for (t, c, m) in program { s.apply(target: t, controls: c, matrix: m) }
+                }
+                assertClose(got, reference.state, "trial \(trial) ranks \(ranks)")
+            }
+        }
+    }
+
+    func testPauliExpectationsAgainstDenseReference() {
+        var random = TestRandom(state: 99)
+        let n = 5
+        let initial = random.state(qubits: n)
+        let reference = DenseReference(amplitudes: initial)
+        for label in ["Z0", "Z0 Z1", "X4", "Y3 X0", "X0 Y1 Z2 X3 Y4", "Y4", "XYZIX", "Z4 Z3"] {
+            let pauli = try! PauliString(parsing: label, qubits: n)
+            let expected = reference.expectation(x: pauli.xMask, z: pauli.zMask)
+            for ranks in [1, 2, 4] {
+                let got = Locked(0.0)
+                _ = runDistributed(ranks: ranks, initial: initial) { s in
+                    let e = s.expectation(pauli)
+                    if s.comm.rank == 0 { got.update { $0 = e } }
+                }
+                XCTAssertEqual(got.value, expected, accuracy: 1e-12, "\(label) on \(ranks) ranks")
+            }
+        }
+    }
+
+    func testSamplingIsIdenticalAcrossRankCountsAndFollowsProbabilities() {
+        var random = TestRandom(state: 5)
+        let n = 6
+        let initial = random.state(qubits: n)
+        var perRanks: [[UInt64]] = []
+        for ranks in [1, 2, 4] {
+            let samples = Locked([UInt64]())
+            _ = runDistributed(ranks: ranks, initial: initial) { s in
+                let mine = s.sample(shots: 20000, seed: 1234)
+                samples.update { $0 += mine }
+            }
+            perRanks.append(samples.value.sorted())
+        }
+        XCTAssertEqual(perRanks[0], perRanks[1])
+        XCTAssertEqual(perRanks[0], perRanks[2])
+        // Frequencies within 5 standard errors of |ψ_i|².
+        var counts = [Int](repeating: 0, count: 1 << n)
+        for i in perRanks[0] { counts[Int(i)] += 1 }
+        for i in 0..<(1 << n) {
+            let p = initial[i].lengthSquared
+            let sigma = (p * (1 - p) / 20000).squareRoot()
+            XCTAssertEqual(Double(counts[i]) / 20000, p, accuracy: 5 * sigma + 1e-9, "basis state \(i)")
+        }
+    }
+
+    func testMeasurementCollapsesIdenticallyOnAnyRankCount() {
+        var random = TestRandom(state: 11)
+        let n = 5
+        let initial = random.state(qubits: n)
+        for qubit in 0..<n {
+            var results: [[Complex<Double>]] = []
+            for ranks in [1, 2, 4] {
+                results.append(runDistributed(ranks: ranks, initial: initial) { s in
+                    _ = s.measure(qubit: qubit, draw: 0.37)
+                })
+            }
+            // Reference: project on the outcome the draw selects, renormalise.
+            let p1 = (0..<(1 << n)).filter { $0 & (1 << qubit) != 0 }.reduce(0.0) { $0 + initial[$1].lengthSquared }
+            let outcome = 0.37 < p1 ? 1 : 0
+            let kept = outcome == 1 ? p1 : 1 - p1
+            let expected = (0..<(1 << n)).map { i -> Complex<Double> in
+                ((i >> qubit) & 1) == outcome ? initial[i] / Complex(kept.squareRoot()) : .zero
+            }
+            for r in results { assertClose(r, expected, "qubit \(qubit)") }
+            XCTAssertEqual(results[0], results[1])
+            XCTAssertEqual(results[0], results[2])
+        }
+    }
+}
+
+/// A value shared between test threads.
+final class Locked<T>: @unchecked Sendable {
+    private var _value: T
+    private let lock = NSLock()
+    init(_ value: T) { _value = value }
+    var value: T { lock.lock(); defer { lock.unlock() }; return _value }
+    func update(_ body: (inout T) -> Void) { lock.lock(); body(&_value); lock.unlock() }
+}
