@@ -29,8 +29,8 @@ let package = Package(
         .executableTarget(name: "qforge", dependencies: [
             "ForgeCore", "Circuits", "Statevector", "ResultsIO", "MPIBackend",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
-        .testTarget(name: "CircuitsTests", dependencies: ["Circuits"]),
+        ], swiftSettings: [.swiftLanguageMode(.v5)]),
+        .testTarget(name: "CircuitsTests", dependencies: ["Circuits"], exclude: ["Fixtures", "make_gate_matrices.py", "make_qiskit_fixtures.py"]),
         .testTarget(name: "StatevectorTests", dependencies: ["Statevector", "Circuits", "ForgeCore"]),
         .testTarget(name: "ResultsIOTests", dependencies: ["ResultsIO", "ForgeCore"]),
     ]

@@ -6,17 +6,18 @@ import MPIBackend
 struct QForge: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "qforge",
-        abstract: "HPC batch engine: distributed statevector simulation with results in HDF5.",
+        abstract: "HPC batch engine: distributed statevector simulation, results in HDF5.",
         discussion: """
         Run under mpirun to distribute the work over ranks; only rank 0 prints.
 
         Examples:
+          qforge run configs/ghz.toml
           qforge sv configs/ghz.qasm -o results/ghz.h5 --shots 1000 --seed 7
           mpirun -np 2 qforge sv configs/qft.qasm -o results/qft.h5 --observable "Z0 Z1"
           qforge inspect results/ghz.h5
         """,
         version: qforgeVersion,
-        subcommands: [StatevectorCommand.self, InspectCommand.self]
+        subcommands: [RunCommand.self, StatevectorCommand.self, InspectCommand.self]
     )
 
     /// Parses and runs a command; maps every error to the documented exit codes

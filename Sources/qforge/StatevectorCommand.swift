@@ -50,9 +50,29 @@ struct StatevectorCommand: ParsableCommand {
     }
 
     func run() throws {
+        let job = StatevectorJob(
+            circuit: circuit,
+            output: output ?? "results/" + ((circuit as NSString).lastPathComponent as NSString).deletingPathExtension + ".h5",
+            shots: shots, seed: seed, observables: observables, precision: precision, writeState: !noState)
+        try job.run(config: CommandLine.arguments.joined(separator: " "), quiet: quiet)
+    }
+}
+
+/// Everything a statevector run needs, from `qforge sv` flags or a `kind = "statevector"` job file.
+struct StatevectorJob {
+    var circuit: String
+    var output: String
+    var shots: Int = 0
+    var seed: UInt64 = 1
+    var observables: [String] = []
+    var precision: Precision = .double
+    var writeState = true
+
+    /// Parses, simulates and writes the result file; `config` is stored as the root attribute.
+    func run(config: String, quiet: Bool) throws {
         let comm = Launch.communicator
         let started = Date()
-        let outputPath = output ?? "results/" + ((circuit as NSString).lastPathComponent as NSString).deletingPathExtension + ".h5"
+        let outputPath = output
 
         let program = try comm.agree { try QASMParser.parse(contentsOf: circuit) }
         let paulis = try observables.map { try PauliString(parsing: $0, qubits: program.qubitCount) }
@@ -78,11 +98,11 @@ struct StatevectorCommand: ParsableCommand {
             if comm.isRoot {
                 try StatevectorFile.create(path: partial, qasm: source, qubits: program.qubitCount,
                                            gates: program.sourceGateCount,
-                                           amplitudeCount: noState ? nil : UInt64(1) << UInt64(program.qubitCount),
+                                           amplitudeCount: writeState ? UInt64(1) << UInt64(program.qubitCount) : nil,
                                            precision: precision.rawValue)
             }
         }
-        if !noState {
+        if writeState {
             try writeDistributed(comm: comm) {
                 try simulator.withLocalAmplitudes { local in
                     switch local {
@@ -100,7 +120,7 @@ struct StatevectorCommand: ParsableCommand {
             let metadata = RunMetadata(
                 qforgeVersion: qforgeVersion, jobKind: "statevector", runID: runID,
                 created: ISO8601DateFormatter().string(from: started), ranks: comm.size, wallSeconds: wall,
-                config: CommandLine.arguments.joined(separator: " "),
+                config: config,
                 slurmJobID: ProcessInfo.processInfo.environment["SLURM_JOB_ID"])
             try StatevectorFile.finish(path: partial, metadata: metadata, counts: result.counts, shots: shots,
                                        seed: seed, expectations: result.expectations)

@@ -1,0 +1,84 @@
+// Writing one file from many ranks with serial HDF5, and publishing it atomically.
+import ForgeCore
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The name a result is written under until it is complete: "<final>.partial".
+public func partialPath(for finalPath: String) -> String { finalPath + ".partial" }
+
+/// Runs `body` on each rank in turn (rank 0 first): serial HDF5 lets only one process hold the
+/// file. The all-reduce after each turn doubles as the barrier. If a rank's `body` throws,
+/// every rank learns it after that turn and throws too (the failing rank its own error, the
+/// others a RuntimeError quoting it); later ranks do not write.
+public func writeDistributed(comm: Communicator, _ body: () throws -> Void) throws {
+    for turn in 0..<comm.size {
+        var failure: Error? = nil
+        if comm.rank == turn {
+            do { try body() } catch { failure = error }
+        }
+        try agree(comm: comm, root: turn, failure: failure)
+    }
+}
+
+/// Runs `body` on rank 0 only (creating or finishing a file); every rank throws if it fails.
+public func writeOnRoot(comm: Communicator, _ body: () throws -> Void) throws {
+    var failure: Error? = nil
+    if comm.isRoot {
+        do { try body() } catch { failure = error }
+    }
+    try agree(comm: comm, root: 0, failure: failure)
+}
+
+private func agree(comm: Communicator, root: Int, failure: Error?) throws {
+    guard comm.any(failure != nil) else { return }
+    let message = comm.broadcast(failure.map { "\($0)" } ?? "", root: root)
+    if let failure { throw failure }
+    throw RuntimeError("rank \(root) failed writing the result file: \(message)")
+}
+
+/// Renames the finished `partial` file to `final` (atomic on one file system; replaces an
+/// existing `final`). The data is flushed to disk first.
+public func publish(partial: String, final: String) throws {
+    let fd = open(partial, O_RDONLY)
+    if fd < 0 {
+        throw RuntimeError("cannot publish '\(partial)': \(String(cString: strerror(errno)))")
+    }
+    _ = fsync(fd)
+    close(fd)
+    if rename(partial, final) != 0 {
+        throw RuntimeError("cannot rename '\(partial)' to '\(final)': \(String(cString: strerror(errno)))")
+    }
+}
+
+/// Fails early (before any compute) with an InputError naming `path` if a result file cannot
+/// be created there: missing directory, a parent that is not a directory, no write permission,
+/// or `path` itself being a directory. Probes by creating and removing a temporary file.
+public func ensureWritable(path: String) throws {
+    guard !path.isEmpty else { throw InputError("empty output path") }
+    let fm = FileManager.default
+    var isDirectory: ObjCBool = false
+    if fm.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+        throw InputError("output path is a directory, not a file", file: path)
+    }
+    var directory = (path as NSString).deletingLastPathComponent
+    if directory.isEmpty { directory = "." }
+    if !fm.fileExists(atPath: directory, isDirectory: &isDirectory) {
+        throw InputError("cannot write result: directory '\(directory)' does not exist", file: path)
+    }
+    if !isDirectory.boolValue {
+        throw InputError("cannot write result: '\(directory)' is not a directory", file: path)
+    }
+    let probe = directory + "/.qforge-write-probe-\(getpid())-\(String(UInt64.random(in: 0...UInt64.max), radix: 16))"
+    let fd = open(probe, O_CREAT | O_EXCL | O_WRONLY, 0o600)
+    if fd < 0 {
+        let reason = String(cString: strerror(errno))
+        throw InputError("cannot write result in directory '\(directory)': \(reason)", file: path)
+    }
+    close(fd)
+    unlink(probe)
+}

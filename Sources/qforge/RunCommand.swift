@@ -1,0 +1,71 @@
+import ArgumentParser
+import ForgeCore
+import Foundation
+import Statevector
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a job file (TOML); `kind` selects the engine.",
+        discussion: """
+        Paths in the job file are relative to the job file's folder; `output` is relative to the
+        current directory (default results/<job name>.h5). See README.md for every key.
+
+        Example job (configs/ghz.toml):
+          kind = "statevector"
+          circuit = "ghz.qasm"
+          shots = 1000
+          seed = 7
+          observables = ["Z0 Z9"]
+
+        Examples:
+          qforge run configs/ghz.toml
+          mpirun -np 2 qforge run configs/qft.toml -o results/qft.h5
+        """
+    )
+
+    @Argument(help: "Job file (TOML).")
+    var job: String
+
+    @Option(name: .shortAndLong, help: "Result file; overrides the job's `output`.")
+    var output: String?
+
+    @Flag(help: "No progress output on stderr.")
+    var quiet = false
+
+    func run() throws {
+        let file = try JobFile(contentsOf: job)
+        let kind = try file.require("kind", file.string)
+        let jobName = ((job as NSString).lastPathComponent as NSString).deletingPathExtension
+        let defaultOutput = try output ?? file.string("output") ?? "results/\(jobName).h5"
+        switch kind {
+        case "statevector":
+            try StatevectorJob(file: file, output: defaultOutput).run(config: file.text, quiet: quiet)
+        default:
+            throw file.error("unknown job kind '\(kind)' (known: statevector)", at: "kind")
+        }
+    }
+}
+
+extension StatevectorJob {
+    static let keys: Set<String> = ["kind", "circuit", "output", "shots", "seed", "observables", "precision", "write_state"]
+
+    init(file: JobFile, output: String) throws {
+        try file.checkKeys(allowed: Self.keys)
+        let circuitPath = try file.require("circuit", file.string)
+        let folder = (file.path as NSString).deletingLastPathComponent
+        circuit = circuitPath.hasPrefix("/") || folder.isEmpty ? circuitPath : folder + "/" + circuitPath
+        self.output = output
+        shots = try file.integer("shots") ?? 0
+        guard shots >= 0 else { throw file.error("'shots' must be ≥ 0", at: "shots") }
+        let seedValue = try file.integer("seed") ?? 1
+        guard seedValue >= 0 else { throw file.error("'seed' must be ≥ 0", at: "seed") }
+        seed = UInt64(seedValue)
+        observables = try file.strings("observables") ?? []
+        if let p = try file.string("precision") {
+            guard let value = Precision(rawValue: p) else { throw file.error("'precision' must be \"double\" or \"single\"", at: "precision") }
+            precision = value
+        }
+        writeState = try file.boolean("write_state") ?? true
+    }
+}

@@ -1,0 +1,16 @@
+OPENQASM 2.0;
+include "qelib1.inc";
+qreg a[2];
+qreg b[3];
+creg c[2];
+creg d[3];
+h a[0];
+h a[1];
+cx a[0],b[2];
+measure a[0] -> c[0];
+measure a[1] -> c[1];
+if (c == 3) x b[0];
+barrier a[0],a[1],b[0],b[1],b[2];
+measure b[0] -> d[0];
+measure b[1] -> d[1];
+measure b[2] -> d[2];
