@@ -1,3 +1,4 @@
+import Foundation
 import ForgeCore
 import RealModule
 
@@ -50,7 +51,7 @@ indirect enum Expression {
             case .divide:
                 guard b != 0 else { throw inputError("division by zero in parameter expression", at: location) }
                 result = a / b
-            case .power: result = .pow(a, b)
+            case .power: result = Foundation.pow(a, b)  // C pow: negative bases with integer exponents are fine (RealModule's pow is not)
             }
             guard result.isFinite else {
                 throw inputError("non-finite result of '\(op.rawValue)' in parameter expression", at: location)

@@ -222,6 +222,18 @@ struct KernelMatrix<T: AmplitudeScalar> {
     }
 }
 
+/// Matrix entries broadcast for the SIMD4 kernel: real parts, and imaginary parts with the
+/// (−, +, −, +) sign pattern that turns a swapped (im, re) vector into i·z.
+struct DenseCoefficients<T: AmplitudeScalar> {
+    let r00, i00, r01, i01, r10, i10, r11, i11: SIMD4<T>
+    init(_ m: KernelMatrix<T>) {
+        func re(_ z: SIMD2<T>) -> SIMD4<T> { SIMD4(repeating: z.x) }
+        func im(_ z: SIMD2<T>) -> SIMD4<T> { SIMD4(-z.y, z.y, -z.y, z.y) }
+        (r00, i00, r01, i01) = (re(m.m00), im(m.m00), re(m.m01), im(m.m01))
+        (r10, i10, r11, i11) = (re(m.m10), im(m.m10), re(m.m11), im(m.m11))
+    }
+}
+
 /// Gate kernels on raw amplitude storage: no MPI, no allocation.
 enum Kernels {
     @inline(__always)
@@ -243,12 +255,26 @@ enum Kernels {
 
     /// A dense 2×2 on every pair (i, i + stride) of the slice.
     static func dense<T: AmplitudeScalar>(_ a: UnsafeMutablePointer<SIMD2<T>>, count: Int, stride: Int, _ m: KernelMatrix<T>) {
+        if stride == 1 {
+            var i = 0
+            while i < count { pair(a, i, i &+ 1, m); i &+= 2 }
+            return
+        }
+        // Two neighbouring amplitudes per SIMD4 vector (re0, im0, re1, im1): c·v = re(c)·v + im(c)·(−im, re, …).
+        let w = UnsafeMutableRawPointer(a).assumingMemoryBound(to: SIMD4<T>.self)
+        let c = DenseCoefficients(m)
+        let halfStride = stride / 2
         var base = 0
-        while base < count {
-            for i0 in base..<(base + stride) {
-                pair(a, i0, i0 &+ stride, m)
+        let vectors = count / 2
+        while base < vectors {
+            let lower = w + base, upper = w + base + halfStride
+            for k in 0..<halfStride {
+                let x = lower[k], y = upper[k]
+                let xs = x[SIMD4(1, 0, 3, 2)], ys = y[SIMD4(1, 0, 3, 2)]
+                lower[k] = c.r00 * x + c.i00 * xs + c.r01 * y + c.i01 * ys
+                upper[k] = c.r10 * x + c.i10 * xs + c.r11 * y + c.i11 * ys
             }
-            base &+= 2 &* stride
+            base &+= stride
         }
     }
 

@@ -36,6 +36,8 @@ final class ExpressionTests: XCTestCase {
         assertValue("-2^2", -4)  // unary minus binds looser than ^
         assertValue("2^3^2", 512)  // ^ is right-associative
         assertValue("2^-1", 0.5)
+        assertValue("(-2)^3", -8)  // negative base, integer exponent (C pow)
+        assertValue("(-1.5)^2", 2.25)
         assertValue("-pi/2", -.pi / 2)
         assertValue("3*pi/4", 3 * .pi / 4)
         assertValue("1/(1*pi)", 1 / .pi)
