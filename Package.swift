@@ -23,6 +23,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
@@ -35,14 +38,26 @@ let package = Package(
         .target(name: "Statevector", dependencies: [
             "ForgeCore", "Circuits", .product(name: "Numerics", package: "swift-numerics"),
         ], swiftSettings: kernelSettings),
+        .target(name: "Dynamics", dependencies: ["ForgeCore"], swiftSettings: kernelSettings),
         .target(name: "ResultsIO", dependencies: ["CHDF5", "ForgeCore"]),
+        .target(name: "Catalog", dependencies: [
+            "ForgeCore",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+        ]),
         .target(name: "MPIBackend", dependencies: ["CMPI", "ForgeCore"]),
         .executableTarget(name: "qforge", dependencies: [
-            "ForgeCore", "Circuits", "Statevector", "ResultsIO", "MPIBackend",
+            "ForgeCore", "Circuits", "Statevector", "Dynamics", "ResultsIO", "MPIBackend", "Catalog",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "CircuitsTests", dependencies: ["Circuits"], exclude: ["Fixtures", "make_gate_matrices.py", "make_qiskit_fixtures.py"]),
         .testTarget(name: "StatevectorTests", dependencies: ["Statevector", "Circuits", "ForgeCore"]),
         .testTarget(name: "ResultsIOTests", dependencies: ["ResultsIO", "ForgeCore"]),
+        .testTarget(name: "DynamicsTests", dependencies: ["Dynamics", "ForgeCore"]),
+        .testTarget(name: "CatalogTests", dependencies: [
+            "Catalog", "ForgeCore",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
     ]
 )

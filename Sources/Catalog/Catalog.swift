@@ -1,0 +1,1 @@
+// Run catalog (issue 5): work in progress.

@@ -1,0 +1,1 @@
+// Molecular dynamics engine (issue 4): work in progress.
