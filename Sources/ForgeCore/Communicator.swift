@@ -15,6 +15,11 @@ public protocol Communicator: AnyObject {
     /// Exchanges equal-sized byte buffers with `partner` (one message each way).
     /// Callers keep each message below 2^31 bytes.
     func sendrecv(_ send: UnsafeRawBufferPointer, into receive: UnsafeMutableRawBufferPointer, partner: Int)
+    /// Sends `send` to `destination` while receiving from `source` into `receive`; the two sizes
+    /// may differ (the receiver must know its incoming size, e.g. from a count exchanged first).
+    /// Domain decomposition's halo swaps use it. Callers keep each message below 2^31 bytes.
+    func sendrecv(_ send: UnsafeRawBufferPointer, to destination: Int,
+                  into receive: UnsafeMutableRawBufferPointer, from source: Int)
     /// Element-wise sum over ranks, result on every rank.
     func allreduceSum(_ values: inout [Double])
     func allreduceSum(_ values: inout [UInt64])
@@ -55,6 +60,11 @@ public final class SerialCommunicator: Communicator {
     public func sendrecv(_ send: UnsafeRawBufferPointer, into receive: UnsafeMutableRawBufferPointer, partner: Int) {
         precondition(partner == 0 && send.count == receive.count)
         receive.copyMemory(from: send)
+    }
+    public func sendrecv(_ send: UnsafeRawBufferPointer, to destination: Int,
+                         into receive: UnsafeMutableRawBufferPointer, from source: Int) {
+        precondition(destination == 0 && source == 0 && send.count == receive.count)
+        if send.count > 0 { receive.copyMemory(from: send) }
     }
     public func allreduceSum(_ values: inout [Double]) {}
     public func allreduceSum(_ values: inout [UInt64]) {}

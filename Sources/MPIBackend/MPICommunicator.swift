@@ -48,6 +48,14 @@ public final class MPICommunicator: Communicator {
                      comm, qf_status_ignore())
     }
 
+    public func sendrecv(_ send: UnsafeRawBufferPointer, to destination: Int,
+                         into receive: UnsafeMutableRawBufferPointer, from source: Int) {
+        precondition(send.count < Int(Int32.max) && receive.count < Int(Int32.max))
+        MPI_Sendrecv(send.baseAddress, Int32(send.count), qf_byte(), Int32(destination), 8,
+                     receive.baseAddress, Int32(receive.count), qf_byte(), Int32(source), 8,
+                     comm, qf_status_ignore())
+    }
+
     public func allreduceSum(_ values: inout [Double]) {
         let count = Int32(values.count)
         values.withUnsafeMutableBufferPointer {

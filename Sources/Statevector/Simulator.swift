@@ -15,6 +15,15 @@ public struct SimulationOptions: Sendable {
     }
 }
 
+/// How many qubits a fused block may span.
+public struct FusionLimits: Sendable {
+    public var maxDenseQubits: Int
+    public var maxDiagonalQubits: Int
+    public init(maxDenseQubits: Int = 3, maxDiagonalQubits: Int = 8) {
+        (self.maxDenseQubits, self.maxDiagonalQubits) = (maxDenseQubits, maxDiagonalQubits)
+    }
+}
+
 public struct SimulationResult: Sendable {
     /// Measured classical outcomes (clbit j is bit j), sorted by outcome; nil without shots.
     public var counts: [(outcome: UInt64, count: UInt64)]?
@@ -30,6 +39,8 @@ public final class Simulator {
     public let qubits: Int
     public let precision: Precision
     let comm: Communicator
+    /// Gate fusion limits; nil runs every gate on its own (for comparison and tests).
+    public var fusion: FusionLimits? = FusionLimits()
     private enum Storage { case double(DistributedState<Double>), single(DistributedState<Float>) }
     private let storage: Storage
 
@@ -138,31 +149,44 @@ public final class Simulator {
     private func execute<T>(_ instructions: [Instruction], on state: DistributedState<T>,
                             classical: UnsafeMutablePointer<UInt64>?, rng: UnsafeMutablePointer<SplitMix64>?,
                             progress: ((Int, Int) -> Void)?) {
-        for (k, instruction) in instructions.enumerated() {
-            progress?(k, instructions.count)
-            if let condition = instruction.condition, let classical {
-                let width = UInt64(condition.width)
-                let mask: UInt64 = width >= 64 ? .max : (1 << width) - 1
-                if (classical.pointee >> UInt64(condition.clbitOffset)) & mask != condition.value { continue }
-            }
-            switch instruction.operation {
-            case .unitary(let target, let controls, let matrix):
-                state.apply(target: target, controls: controls, matrix: matrix)
-            case .measure(let qubit, let clbit):
-                guard let classical, let rng else { continue }
-                let outcome = state.measure(qubit: qubit, draw: rng.pointee.nextUnit())
-                let bit = UInt64(1) << UInt64(clbit)
-                classical.pointee = outcome == 1 ? classical.pointee | bit : classical.pointee & ~bit
-            case .reset(let qubit):
-                guard let rng else { continue }
-                if state.measure(qubit: qubit, draw: rng.pointee.nextUnit()) == 1 {
-                    state.apply(target: qubit, controls: [], matrix: Matrix2(.zero, .one, .one, .zero))
-                }
-            case .barrier:
-                break
+        let fused = fusion.map { GateFusion(localQubits: state.localQubitCount, maxDenseQubits: $0.maxDenseQubits,
+                                            maxDiagonalQubits: $0.maxDiagonalQubits).fuse(instructions) }
+            ?? instructions.map { .instruction($0) }
+        for (k, operation) in fused.enumerated() {
+            progress?(k, fused.count)
+            switch operation {
+            case .dense(let qubits, let matrix): state.applyDense(qubits: qubits, matrix: matrix)
+            case .diagonal(let qubits, let phases): state.applyDiagonal(qubits: qubits, phases: phases)
+            case .instruction(let instruction):
+                execute(instruction, on: state, classical: classical, rng: rng)
             }
         }
-        progress?(instructions.count, instructions.count)
+        progress?(fused.count, fused.count)
+    }
+
+    private func execute<T>(_ instruction: Instruction, on state: DistributedState<T>,
+                            classical: UnsafeMutablePointer<UInt64>?, rng: UnsafeMutablePointer<SplitMix64>?) {
+        if let condition = instruction.condition, let classical {
+            let width = UInt64(condition.width)
+            let mask: UInt64 = width >= 64 ? .max : (1 << width) - 1
+            if (classical.pointee >> UInt64(condition.clbitOffset)) & mask != condition.value { return }
+        }
+        switch instruction.operation {
+        case .unitary(let target, let controls, let matrix):
+            state.apply(target: target, controls: controls, matrix: matrix)
+        case .measure(let qubit, let clbit):
+            guard let classical, let rng else { return }
+            let outcome = state.measure(qubit: qubit, draw: rng.pointee.nextUnit())
+            let bit = UInt64(1) << UInt64(clbit)
+            classical.pointee = outcome == 1 ? classical.pointee | bit : classical.pointee & ~bit
+        case .reset(let qubit):
+            guard let rng else { return }
+            if state.measure(qubit: qubit, draw: rng.pointee.nextUnit()) == 1 {
+                state.apply(target: qubit, controls: [], matrix: Matrix2(.zero, .one, .one, .zero))
+            }
+        case .barrier:
+            break
+        }
     }
 
     /// Sums every rank's counts on rank 0; other ranks get an empty list.

@@ -6,18 +6,20 @@ import MPIBackend
 struct QForge: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "qforge",
-        abstract: "HPC batch engine: distributed statevector simulation, results in HDF5.",
+        abstract: "HPC batch engine: distributed statevector, molecular dynamics, run catalog; results in HDF5.",
         discussion: """
         Run under mpirun to distribute the work over ranks; only rank 0 prints.
 
         Examples:
           qforge run configs/ghz.toml
+          mpirun -np 4 qforge run configs/md-argon-nvt.toml
+          qforge catalog runs --account myproject
           qforge sv configs/ghz.qasm -o results/ghz.h5 --shots 1000 --seed 7
           mpirun -np 2 qforge sv configs/qft.qasm -o results/qft.h5 --observable "Z0 Z1"
           qforge inspect results/ghz.h5
         """,
         version: qforgeVersion,
-        subcommands: [RunCommand.self, StatevectorCommand.self, InspectCommand.self]
+        subcommands: [RunCommand.self, StatevectorCommand.self, InspectCommand.self, CatalogCommand.self]
     )
 
     /// Parses and runs a command; maps every error to the documented exit codes
@@ -48,6 +50,10 @@ struct QForge: ParsableCommand {
             return 1
         } catch let e as ExitCode {
             return e.rawValue
+        } catch where exitCode(for: error) == .success {
+            // `qforge help sv` and friends: the parser's help command "throws" its text.
+            print(fullMessage(for: error))
+            return 0
         } catch {
             reportError(String(describing: error))
             return 1

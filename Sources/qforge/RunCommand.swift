@@ -33,6 +33,9 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "No progress output on stderr.")
     var quiet = false
 
+    @OptionGroup(title: "Run catalog")
+    var catalog: CatalogOptions
+
     func run() throws {
         let file = try JobFile(contentsOf: job)
         let kind = try file.require("kind", file.string)
@@ -40,9 +43,15 @@ struct RunCommand: ParsableCommand {
         let defaultOutput = try output ?? file.string("output") ?? "results/\(jobName).h5"
         switch kind {
         case "statevector":
-            try StatevectorJob(file: file, output: defaultOutput).run(config: file.text, quiet: quiet)
+            var job = try StatevectorJob(file: file, output: defaultOutput)
+            job.catalog = catalog
+            try job.run(config: file.text, quiet: quiet)
+        case "md":
+            try RunRecording.recorded(kind: "md", options: catalog, resultPath: try output ?? file.string("output") ?? "results/\(jobName).h5md") { _ in
+                try MDJob(file: file, output: output ?? file.string("output") ?? "results/\(jobName).h5md").run(config: file.text, quiet: quiet)
+            }
         default:
-            throw file.error("unknown job kind '\(kind)' (known: statevector)", at: "kind")
+            throw file.error("unknown job kind '\(kind)' (known: statevector, md)", at: "kind")
         }
     }
 }

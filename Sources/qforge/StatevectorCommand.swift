@@ -39,21 +39,30 @@ struct StatevectorCommand: ParsableCommand {
     @Option(help: "Amplitude precision: double (complex128) or single (complex64).")
     var precision: Precision = .double
 
+    @Option(name: .customLong("max-fused"), help: "Largest fused gate in qubits (dense blocks; diagonal blocks up to 8); 0 turns fusion off.")
+    var maxFused: Int = 3
+
     @Flag(name: .customLong("no-state"), help: "Do not write /state/amplitudes (large states).")
     var noState = false
 
     @Flag(help: "No progress output on stderr.")
     var quiet = false
 
+    @OptionGroup(title: "Run catalog")
+    var catalog: CatalogOptions
+
     func validate() throws {
         guard shots >= 0 else { throw ValidationError("--shots must be ≥ 0") }
+        guard (0...6).contains(maxFused) else { throw ValidationError("--max-fused must be between 0 and 6") }
     }
 
     func run() throws {
-        let job = StatevectorJob(
+        var job = StatevectorJob(
             circuit: circuit,
             output: output ?? "results/" + ((circuit as NSString).lastPathComponent as NSString).deletingPathExtension + ".h5",
-            shots: shots, seed: seed, observables: observables, precision: precision, writeState: !noState)
+            shots: shots, seed: seed, observables: observables, precision: precision, writeState: !noState,
+            maxFused: maxFused)
+        job.catalog = catalog
         try job.run(config: CommandLine.arguments.joined(separator: " "), quiet: quiet)
     }
 }
@@ -67,9 +76,13 @@ struct StatevectorJob {
     var observables: [String] = []
     var precision: Precision = .double
     var writeState = true
+    /// Where the run is recorded (RunRecording.swift); nil records nothing.
+    var catalog: CatalogOptions?
+    /// Largest dense fused block in qubits; 0: no fusion.
+    var maxFused = 3
 
     /// Parses, simulates and writes the result file; `config` is stored as the root attribute.
-    func run(config: String, quiet: Bool) throws {
+    func execute(config: String, quiet: Bool, recording: RunRecording) throws {
         let comm = Launch.communicator
         let started = Date()
         let outputPath = output
@@ -80,7 +93,8 @@ struct StatevectorJob {
         let simulator = try comm.agree {
             try Simulator(qubits: program.qubitCount, precision: precision, comm: comm)
         }
-        var runID = comm.isRoot ? UUID().uuidString.lowercased() : ""
+        simulator.fusion = maxFused > 0 ? FusionLimits(maxDenseQubits: maxFused) : nil
+        var runID = comm.isRoot ? recording.runID : ""
         runID = comm.broadcast(runID, root: 0)
 
         let progress = ProgressReporter(label: "gates", enabled: !quiet && comm.isRoot)
@@ -129,6 +143,8 @@ struct StatevectorJob {
 
         guard comm.isRoot else { return }
         let gates = program.instructions.count
+        recording.resultPath = outputPath
+        recording.metrics = ["qubits": Double(program.qubitCount), "gates": Double(gates), "shots": Double(shots)]
         print("qforge sv: \(program.qubitCount) qubits, \(gates) operations, \(comm.size) rank\(comm.size == 1 ? "" : "s"), \(precision) precision")
         print(String(format: "  simulation %.3f s (%.0f operations/s), wall %.3f s", simulationSeconds,
                      Double(gates) / max(simulationSeconds, 1e-9), wall))

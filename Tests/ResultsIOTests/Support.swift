@@ -142,6 +142,10 @@ final class ThreadCommunicator: Communicator, @unchecked Sendable {
     func sendrecv(_ send: UnsafeRawBufferPointer, into receive: UnsafeMutableRawBufferPointer, partner: Int) {
         fatalError("not used by these tests")
     }
+    func sendrecv(_ send: UnsafeRawBufferPointer, to destination: Int,
+                  into receive: UnsafeMutableRawBufferPointer, from source: Int) {
+        fatalError("not used by these tests")
+    }
     func allreduceSum(_ values: inout [Double]) {
         values = ranks.collective(rank: rank, values) { all in
             (all as! [[Double]]).reduce(into: [Double](repeating: 0, count: (all[0] as! [Double]).count)) { acc, v in

@@ -86,6 +86,13 @@ final class InProcessCommunicator: Communicator, @unchecked Sendable {
         bytes.withUnsafeBytes { receive.copyMemory(from: $0) }
     }
 
+    func sendrecv(_ send: UnsafeRawBufferPointer, to destination: Int,
+                  into receive: UnsafeMutableRawBufferPointer, from source: Int) {
+        world.send(Array(send), from: rank, to: destination)
+        let bytes = world.receive(from: source, to: rank)
+        bytes.withUnsafeBytes { if !$0.isEmpty { receive.copyMemory(from: $0) } }
+    }
+
     func allreduceSum(_ values: inout [Double]) {
         let all = world.exchangeAll(values.withUnsafeBytes { Array($0) }, rank: rank)
         var sum = [Double](repeating: 0, count: values.count)

@@ -1,1 +1,0 @@
-// Run catalog (issue 5): work in progress.

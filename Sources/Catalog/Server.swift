@@ -1,0 +1,384 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+
+/// Per-request context: the authenticated API key, set by `AuthMiddleware`.
+public struct CatalogContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public var key: APIKey?
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        key = nil
+    }
+    /// Largest request body accepted (413 above): a run record is well under 8 KiB.
+    public var maxUploadSize: Int { 64 * 1024 }
+}
+
+/// The catalog's HTTP/JSON API over any `CatalogStore`: `/api/v1/…`, `/healthz`, `/metrics`,
+/// `/openapi.yaml`. Build the router with `CatalogService.router(store:)`; tests drive it
+/// with `app.test(.router)`.
+public enum CatalogService {
+    public static func router(store: any CatalogStore, metrics: ServiceMetrics = ServiceMetrics()) -> Router<CatalogContext> {
+        let router = Router(context: CatalogContext.self)
+        router.add(middleware: MetricsMiddleware(metrics: metrics))
+        router.add(middleware: ErrorMiddleware())
+        let keyCache = KeyCache()
+        router.add(middleware: AuthMiddleware(store: store, cache: keyCache))
+
+        router.get("/healthz") { _, _ -> Response in
+            do {
+                try store.ping()
+                return text("{\"status\":\"ok\"}\n", type: "application/json")
+            } catch {
+                return text("{\"status\":\"unavailable\"}\n", type: "application/json", status: .serviceUnavailable)
+            }
+        }
+        router.get("/metrics") { _, _ -> Response in
+            text(metrics.prometheus(runCounts: (try? store.runCounts()) ?? [:]), type: "text/plain; version=0.0.4")
+        }
+        router.get("/openapi.yaml") { _, _ -> Response in
+            text(OpenAPISpec.yaml, type: "application/yaml")
+        }
+
+        let api = router.group("api/v1")
+        api.get("me") { _, ctx -> Response in try json(ctx.requireKey()) }
+
+        // Runs
+        api.get("runs") { req, ctx -> Response in
+            let key = try ctx.requireKey()
+            let q = req.uri.queryParameters
+            var filter = RunFilter()
+            if let account = q.get("account") {
+                guard key.canAccess(account: account) else { throw HTTPError(.forbidden, message: "this key cannot read account '\(account)'") }
+                filter.accounts = [account]
+            } else if !key.isAllAccounts {
+                filter.accounts = key.accounts
+            }
+            filter.app = q.get("app")
+            if let s = q.get("state") {
+                guard let state = RunState(rawValue: s) else { throw HTTPError(.badRequest, message: "'state' must be one of \(RunState.allCases.map(\.rawValue).joined(separator: ", "))") }
+                filter.state = state
+            }
+            filter.user = q.get("user")
+            filter.since = try time(q.get("since"), "since")
+            filter.until = try time(q.get("until"), "until")
+            if let l = q.get("limit") {
+                guard let limit = Int(l), (1...1000).contains(limit) else { throw HTTPError(.badRequest, message: "'limit' must be 1–1000") }
+                filter.limit = limit
+            }
+            filter.cursor = q.get("cursor")
+            return try json(store.runs(filter))
+        }
+        api.get("runs/:id") { _, ctx -> Response in
+            let key = try ctx.requireKey()
+            let id = try ctx.parameters.require("id")
+            guard let run = try store.run(id: id), key.canAccess(account: run.account) else {
+                throw HTTPError(.notFound, message: "no run '\(id.prefix(64))'")
+            }
+            return try json(run)
+        }
+        @Sendable func record(_ req: Request, _ ctx: CatalogContext, pathID: String?) async throws -> Response {
+            let key = try ctx.requireKey()
+            guard key.role != .reader else { throw HTTPError(.forbidden, message: "a reader key cannot record runs") }
+            var run = try await decode(RunRecord.self, req, ctx)
+            if let pathID {
+                guard run.id == pathID else { throw HTTPError(.badRequest, message: "run id in the body differs from the path") }
+            }
+            guard key.canAccess(account: run.account) else { throw HTTPError(.forbidden, message: "this key cannot record for account '\(run.account.prefix(64))'") }
+            if let existing = try store.run(id: run.id), !key.canAccess(account: existing.account) {
+                throw HTTPError(.forbidden, message: "run '\(run.id)' belongs to another account")
+            }
+            run.coreHours = nil; run.costCents = nil; run.currency = nil
+            return try json(store.upsertRun(run, actor: "key:\(key.prefix)"))
+        }
+        api.post("runs") { req, ctx in try await record(req, ctx, pathID: nil) }
+        api.put("runs/:id") { req, ctx in try await record(req, ctx, pathID: try ctx.parameters.require("id")) }
+
+        // Apps
+        api.get("apps") { _, ctx -> Response in
+            _ = try ctx.requireKey()
+            return try json(["items": store.apps()])
+        }
+        api.post("apps") { req, ctx -> Response in
+            let key = try ctx.requireRole(.admin)
+            let body = try await decode(AppInput.self, req, ctx)
+            try store.addApp(name: body.name, kind: body.kind, version: body.version, sourceCommit: body.sourceCommit, actor: "key:\(key.prefix)")
+            guard let app = try store.apps().first(where: { $0.name == body.name }) else { throw HTTPError(.notFound) }
+            return try json(app, status: .created)
+        }
+
+        // Accounts, usage and invoices
+        api.get("accounts") { _, ctx -> Response in
+            let key = try ctx.requireKey()
+            return try json(["items": store.accounts(names: key.isAllAccounts ? nil : key.accounts)])
+        }
+        api.get("accounts/:name") { _, ctx -> Response in
+            let key = try ctx.requireKey()
+            let name = try ctx.parameters.require("name")
+            guard key.canAccess(account: name), let account = try store.account(name) else { throw HTTPError(.notFound, message: "no account '\(name.prefix(64))'") }
+            return try json(account)
+        }
+        api.put("accounts/:name") { req, ctx -> Response in
+            let key = try ctx.requireRole(.admin)
+            let body = try await decode(AccountInput.self, req, ctx)
+            let account = Account(name: try ctx.parameters.require("name"), currency: body.currency ?? "EUR",
+                                  budgetCents: body.budgetCents, description: body.description)
+            return try json(store.putAccount(account, actor: "key:\(key.prefix)"))
+        }
+        api.get("accounts/:name/invoices/:period") { req, ctx -> Response in
+            let key = try ctx.requireKey()
+            let name = try ctx.parameters.require("name")
+            guard key.canAccess(account: name) else { throw HTTPError(.notFound, message: "no account '\(name.prefix(64))'") }
+            let invoice = try store.invoice(account: name, period: try ctx.parameters.require("period"))
+            if req.uri.queryParameters.get("format") == "csv" { return text(InvoiceFormat.csv(invoice), type: "text/csv") }
+            return try json(invoice)
+        }
+        api.post("accounts/:name/invoices/:period/issue") { _, ctx -> Response in
+            let key = try ctx.requireRole(.admin)
+            let invoice = try store.issueInvoice(account: try ctx.parameters.require("name"), period: try ctx.parameters.require("period"),
+                                                 actor: "key:\(key.prefix)")
+            return try json(invoice)
+        }
+
+        // Rates
+        api.get("rates") { _, ctx -> Response in
+            _ = try ctx.requireKey()
+            return try json(["items": store.rates()])
+        }
+        api.post("rates") { req, ctx -> Response in
+            let key = try ctx.requireRole(.admin)
+            var rate = try await decode(Rate.self, req, ctx)
+            rate.id = nil
+            return try json(store.addRate(rate, actor: "key:\(key.prefix)"), status: .created)
+        }
+
+        // Keys and audit
+        api.get("keys") { _, ctx -> Response in
+            _ = try ctx.requireRole(.admin)
+            return try json(["items": store.keys()])
+        }
+        api.post("keys") { req, ctx -> Response in
+            let key = try ctx.requireRole(.admin)
+            let body = try await decode(KeyInput.self, req, ctx)
+            let (created, token) = try store.createKey(name: body.name, role: body.role, accounts: body.accounts ?? [], actor: "key:\(key.prefix)")
+            return try json(CreatedKey(key: created, token: token), status: .created)
+        }
+        api.delete("keys/:id") { _, ctx -> Response in
+            let key = try ctx.requireRole(.admin)
+            guard let id = Int64(try ctx.parameters.require("id")) else { throw HTTPError(.notFound, message: "no such key") }
+            let revoked = try store.revokeKey(id: id, actor: "key:\(key.prefix)")
+            keyCache.removeAll()
+            return try json(revoked)
+        }
+        api.get("audit") { req, ctx -> Response in
+            _ = try ctx.requireRole(.admin)
+            let q = req.uri.queryParameters
+            guard let limit = Int(q.get("limit") ?? "100"), (1...1000).contains(limit) else { throw HTTPError(.badRequest, message: "'limit' must be 1–1000") }
+            guard let after = Int64(q.get("after") ?? "0") else { throw HTTPError(.badRequest, message: "'after' must be an integer") }
+            let items = try store.audit(limit: limit, after: after)
+            return try json(AuditPage(items: items, nextAfter: items.count == limit ? items.last?.id : nil))
+        }
+        return router
+    }
+
+    // MARK: Bodies
+
+    struct AppInput: Decodable { var name: String; var kind: String; var version: String?; var sourceCommit: String? }
+    struct AccountInput: Decodable { var currency: String?; var budgetCents: Int64?; var description: String? }
+    struct KeyInput: Decodable { var name: String; var role: Role; var accounts: [String]? }
+    struct CreatedKey: Encodable { var key: APIKey; var token: String }
+    struct AuditPage: Encodable { var items: [AuditEntry]; var nextAfter: Int64? }
+
+    nonisolated(unsafe) static let encoder = CatalogJSON.encoder()
+    nonisolated(unsafe) static let decoder = CatalogJSON.decoder()
+
+    static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
+        let data = try encoder.encode(value)
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func text(_ s: String, type: String, status: HTTPResponse.Status = .ok) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = type
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: s)))
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ req: Request, _ ctx: CatalogContext) async throws -> T {
+        let buffer = try await req.body.collect(upTo: ctx.maxUploadSize)
+        do {
+            return try decoder.decode(T.self, from: Data(buffer.readableBytesView))
+        } catch {
+            throw HTTPError(.badRequest, message: CatalogJSON.describe(error))
+        }
+    }
+
+    static func time(_ text: String?, _ name: String) throws -> Date? {
+        guard let text else { return nil }
+        guard let date = Timestamp.parse(text) else { throw HTTPError(.badRequest, message: "'\(name)' must be an ISO-8601 time") }
+        return date
+    }
+}
+
+extension CatalogContext {
+    func requireKey() throws -> APIKey {
+        guard let key else { throw HTTPError(.unauthorized, headers: [.wwwAuthenticate: "Bearer"], message: "an API key is required") }
+        return key
+    }
+
+    func requireRole(_ role: Role) throws -> APIKey {
+        let key = try requireKey()
+        guard key.role == role || key.role == .admin else { throw HTTPError(.forbidden, message: "this needs an \(role.rawValue) key") }
+        return key
+    }
+}
+
+/// Reads `Authorization: Bearer <token>` (or `X-API-Key`); the key's own routes decide what it
+/// may do. Health, metrics and the spec are public.
+struct AuthMiddleware: RouterMiddleware {
+    typealias Context = CatalogContext
+    let store: any CatalogStore
+    let cache: KeyCache
+    func handle(_ request: Request, context: CatalogContext, next: (Request, CatalogContext) async throws -> Response) async throws -> Response {
+        var context = context
+        let header = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
+            ?? request.headers[HTTPField.Name("X-API-Key")!]
+        if let token = header?.trimmingCharacters(in: .whitespaces) {
+            guard let key = try cache.key(for: token, lookup: { try store.authenticate(token: $0) }) else {
+                throw HTTPError(.unauthorized, headers: [.wwwAuthenticate: "Bearer"], message: "invalid or revoked API key")
+            }
+            context.key = key
+        }
+        return try await next(request, context)
+    }
+}
+
+/// Maps store errors to statuses: invalid → 400, unknown → 404, conflict → 409. Anything else
+/// is a server fault (500), logged without the request body.
+struct ErrorMiddleware: RouterMiddleware {
+    typealias Context = CatalogContext
+    func handle(_ request: Request, context: CatalogContext, next: (Request, CatalogContext) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let e as CatalogError {
+            switch e {
+            case .invalid(let m): throw HTTPError(.badRequest, message: m)
+            case .notFound(let m): throw HTTPError(.notFound, message: m)
+            case .conflict(let m): throw HTTPError(.conflict, message: m)
+            case .unavailable(let m): throw HTTPError(.serviceUnavailable, message: m)
+            }
+        } catch let e as HTTPResponseError {
+            throw e
+        } catch {
+            context.logger.error("catalog request failed: \(error)")
+            throw HTTPError(.internalServerError, message: "internal error")
+        }
+    }
+}
+
+/// Request counters and latency histogram for `/metrics` (Prometheus text format 0.0.4).
+public final class ServiceMetrics: @unchecked Sendable {
+    private let lock = NSLock()
+    private var requests: [String: Int] = [:]
+    private var buckets = [Int](repeating: 0, count: ServiceMetrics.bounds.count)
+    private var count = 0
+    private var sum = 0.0
+    static let bounds: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]
+
+    public init() {}
+
+    func observe(method: String, status: Int, seconds: Double) {
+        lock.lock(); defer { lock.unlock() }
+        requests["method=\"\(method)\",status=\"\(status)\"", default: 0] += 1
+        count += 1
+        sum += seconds
+        for (i, b) in Self.bounds.enumerated() where seconds <= b { buckets[i] += 1 }
+    }
+
+    public func prometheus(runCounts: [RunState: Int]) -> String {
+        lock.lock(); defer { lock.unlock() }
+        var out = "# HELP qforge_catalog_http_requests_total HTTP requests served, by method and status.\n# TYPE qforge_catalog_http_requests_total counter\n"
+        for (labels, n) in requests.sorted(by: { $0.key < $1.key }) { out += "qforge_catalog_http_requests_total{\(labels)} \(n)\n" }
+        out += "# HELP qforge_catalog_http_request_duration_seconds Time to answer a request.\n# TYPE qforge_catalog_http_request_duration_seconds histogram\n"
+        for (i, b) in Self.bounds.enumerated() { out += "qforge_catalog_http_request_duration_seconds_bucket{le=\"\(b)\"} \(buckets[i])\n" }
+        out += "qforge_catalog_http_request_duration_seconds_bucket{le=\"+Inf\"} \(count)\n"
+        out += "qforge_catalog_http_request_duration_seconds_sum \(sum)\nqforge_catalog_http_request_duration_seconds_count \(count)\n"
+        out += "# HELP qforge_catalog_runs Runs in the catalog, by state.\n# TYPE qforge_catalog_runs gauge\n"
+        for s in RunState.allCases { out += "qforge_catalog_runs{state=\"\(s.rawValue)\"} \(runCounts[s] ?? 0)\n" }
+        return out
+    }
+}
+
+struct MetricsMiddleware: RouterMiddleware {
+    typealias Context = CatalogContext
+    let metrics: ServiceMetrics
+    func handle(_ request: Request, context: CatalogContext, next: (Request, CatalogContext) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        func seconds() -> Double { let d = ContinuousClock.now - start; return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
+        do {
+            let response = try await next(request, context)
+            metrics.observe(method: request.method.rawValue, status: response.status.code, seconds: seconds())
+            return response
+        } catch let e as HTTPResponseError {
+            metrics.observe(method: request.method.rawValue, status: e.status.code, seconds: seconds())
+            throw e
+        } catch {
+            metrics.observe(method: request.method.rawValue, status: 500, seconds: seconds())
+            throw error
+        }
+    }
+}
+
+public enum InvoiceFormat {
+    /// One row per line plus a total row; amounts as decimal text ("12.34").
+    public static func csv(_ invoice: Invoice) -> String {
+        var out = CSV.line(["account", "period", "status", "app", "runs", "core_hours", "amount", "currency"])
+        for l in invoice.lines {
+            out += CSV.line([invoice.account, invoice.period, invoice.status, l.app, String(l.runs), l.coreHours, Money.format(cents: l.amountCents), l.currency])
+        }
+        out += CSV.line([invoice.account, invoice.period, invoice.status, "TOTAL", String(invoice.lines.reduce(0) { $0 + $1.runs }),
+                         Cost.hours(ms: invoice.lines.reduce(0) { $0 + $1.coreMs }), Money.format(cents: invoice.totalCents), invoice.currency])
+        return out
+    }
+}
+
+extension CatalogService {
+    /// Serves the API until SIGINT/SIGTERM (graceful shutdown). `onStart` gets the bound port.
+    public static func serve(store: any CatalogStore, host: String, port: Int, onStart: @escaping @Sendable (Int) -> Void) async throws {
+        var logger = Logger(label: "qforge.catalog")
+        logger.logLevel = .warning
+        let app = Application(
+            router: router(store: store),
+            configuration: .init(address: .hostname(host, port: port), serverName: "qforge-catalog"),
+            onServerRunning: { channel in onStart(channel.localAddress?.port ?? port) },
+            logger: logger)
+        try await app.runService()
+    }
+}
+
+/// Remembers verified keys for one second, so a busy client costs one SHA-256 and one store
+/// read per second rather than per request. A revocation through this server clears it at
+/// once; one made elsewhere (CLI, another server) takes effect within the second.
+final class KeyCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var entries: [String: (key: APIKey, until: UInt64)] = [:]
+    static let ttlNanoseconds: UInt64 = 1_000_000_000
+
+    func key(for token: String, lookup: (String) throws -> APIKey?) throws -> APIKey? {
+        let now = DispatchTime.now().uptimeNanoseconds
+        lock.lock()
+        if let hit = entries[token], hit.until > now { lock.unlock(); return hit.key }
+        lock.unlock()
+        guard let key = try lookup(token) else { return nil }
+        lock.lock()
+        if entries.count > 1000 { entries.removeAll() }
+        entries[token] = (key, now + Self.ttlNanoseconds)
+        lock.unlock()
+        return key
+    }
+
+    func removeAll() { lock.lock(); entries.removeAll(); lock.unlock() }
+}

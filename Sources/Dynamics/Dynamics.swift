@@ -1,1 +1,0 @@
-// Molecular dynamics engine (issue 4): work in progress.

@@ -1,0 +1,283 @@
+// `kind = "md"`: Lennard-Jones molecular dynamics (Sources/Dynamics), results in H5MD.
+import Dynamics
+import ForgeCore
+import Foundation
+import ResultsIO
+
+struct MDJob {
+    let settings: MDSettings
+    let output: String
+
+    init(file: JobFile, output: String) throws {
+        settings = try MDSettings(file: file)
+        self.output = output
+    }
+
+    var file: JobFile { settings.file }
+
+    /// The key naming the system source, for error locations.
+    var systemKey: String {
+        switch settings.source {
+        case .lattice: return "system.lattice"
+        case .dataFile: return "system.data_file"
+        case .restart: return "system.restart"
+        }
+    }
+
+    /// The whole system on every rank, its type count, and the data file (for error lines).
+    func loadSystem() throws -> (ParticleState, Int, LAMMPSDataFile?) {
+        switch settings.source {
+        case .lattice(let spec):
+            let types = try file.integer("system.types") ?? 1
+            var masses = settings.masses ?? Array(repeating: 1, count: types)
+            if masses.count == 1 && types > 1 { masses = Array(repeating: masses[0], count: types) }
+            guard masses.count == types else { throw file.error("'system.masses' has \(masses.count) values for \(types) types", at: "system.masses") }
+            return (spec.particles(masses: masses), types, nil)
+        case .dataFile(let path):
+            var data = try LAMMPSDataFile(contentsOf: path)
+            if let m = settings.masses {
+                guard m.count == data.typeCount else { throw file.error("'system.masses' has \(m.count) values for \(data.typeCount) types", at: "system.masses") }
+                data.state.masses = m
+            }
+            return (data.state, data.typeCount, data)
+        case .restart(let path):
+            let r = try MDRestartFile.read(path)
+            guard r.units == settings.units.rawValue else {
+                throw file.error("restart file is in '\(r.units)' units but the job says '\(settings.units.rawValue)'", at: "system.restart")
+            }
+            let n = r.ids.count
+            guard r.positions.count == 3 * n, r.velocities.count == 3 * n, r.types.count == n, r.boxLo.count == 3, r.boxHi.count == 3 else {
+                throw InputError("restart file is inconsistent (array sizes)", file: path)
+            }
+            var state = ParticleState(boxLo: SIMD3(r.boxLo[0], r.boxLo[1], r.boxLo[2]), boxHi: SIMD3(r.boxHi[0], r.boxHi[1], r.boxHi[2]),
+                                      masses: settings.masses ?? r.masses, ids: r.ids, types: r.types,
+                                      positions: r.positions, velocities: r.velocities)
+            state.step = r.step
+            state.time = r.time
+            state.thermostatState = r.thermostat
+            state.forces = r.forces.count == 3 * n ? r.forces : nil
+            return (state, r.masses.count, nil)
+        }
+    }
+
+    /// Words an engine failure as the bad input that caused it.
+    func inputError(_ error: Error, data: LAMMPSDataFile?, state: ParticleState) -> Error {
+        switch error {
+        case let e as DecompositionError:
+            let b = e.box
+            return file.error(String(format: "cannot split the box (%.4g × %.4g × %.4g) over %d ranks: every brick must be at least cutoff + skin = %.4g wide; use fewer ranks or a larger system",
+                                     b.x, b.y, b.z, e.ranks, e.cutGhost), at: systemKey)
+        case DynamicsFailure.overlap(let a, let b, let d):
+            let message = String(format: "atoms %lld and %lld overlap (distance %.3g): infinite force", a, b, d)
+            if let data, let k = state.ids.firstIndex(of: b) {
+                return InputError(message, file: dataPath, line: data.atomLines[k])
+            }
+            return file.error(message, at: systemKey)
+        case DynamicsFailure.lostAtoms(let step, let found, let expected):
+            return file.error("lost atoms at step \(step): \(found) of \(expected) left (atoms moved farther than a brick or a box length between neighbour-list rebuilds; reduce 'run.timestep' or 'neighbor.every')",
+                              at: file.has("run.timestep") ? "run.timestep" : "run.steps")
+        case DynamicsFailure.notFinite(let step):
+            return file.error("energy is not finite at step \(step) (the system blew up; reduce 'run.timestep')",
+                              at: file.has("run.timestep") ? "run.timestep" : "run.steps")
+        default:
+            return error
+        }
+    }
+
+    var dataPath: String? {
+        if case .dataFile(let p) = settings.source { return p }
+        return nil
+    }
+
+    func run(config: String, quiet: Bool) throws {
+        let comm = Launch.communicator
+        let started = Date()
+        let s = settings
+        try comm.agree { if comm.isRoot { try ensureWritable(path: output) } }
+        if let r = s.restartPath { try comm.agree { if comm.isRoot { try ensureWritable(path: r) } } }
+        let (state, typeCount, data) = try comm.agree { try loadSystem() }
+        let parameters = try comm.agree { () throws -> LJParameters in
+            let p = try s.ljParameters(typeCount: typeCount)
+            let box = state.boxHi - state.boxLo
+            let shortest = min(box.x, box.y, box.z)
+            if shortest < 2 * p.maxCutoff {
+                let where_ = data.map { InputError("", file: dataPath, line: $0.boxLine) }
+                let message = String(format: "box edge %.4g is shorter than twice the cutoff (2 × %.4g): an atom would meet its own image", shortest, p.maxCutoff)
+                if let where_ { throw InputError(message, file: where_.file, line: where_.line) }
+                throw file.error(message, at: "pair.cutoff")
+            }
+            return p
+        }
+        var runID = comm.isRoot ? UUID().uuidString.lowercased() : ""
+        runID = comm.broadcast(runID, root: 0)
+
+        let velocity: (temperature: Double, seed: UInt64)?
+        if let v = s.velocity { velocity = v } else if state.velocities == nil { velocity = (0, 1) } else { velocity = nil }
+        let engine = try comm.agree { () throws -> MDEngine in
+            do {
+                return try MDEngine(comm: comm, units: s.units, parameters: parameters, state: state, neighbor: s.neighbor,
+                                    timestep: s.timestep, integrator: s.integrator, velocity: velocity)
+            } catch { throw inputError(error, data: data, state: state) }
+        }
+
+        let partial = partialPath(for: output)
+        let units = s.units
+        let norm = units.normalizeThermo ? 1 / Double(engine.totalAtoms) : 1
+        let h5Units = H5MDUnits(system: units.rawValue,
+                                length: units == .lj ? nil : units.length, time: units == .lj ? nil : units.time,
+                                velocity: units == .lj ? nil : units.velocity,
+                                energy: units.energy + (units.normalizeThermo ? " per atom" : ""),
+                                temperature: units.temperature, pressure: units.pressure)
+        var writer: H5MDWriter? = nil
+        try comm.agree {
+            if comm.isRoot {
+                writer = try H5MDWriter(path: partial, particleCount: engine.totalAtoms, units: h5Units,
+                                        creatorVersion: qforgeVersion, author: ProcessInfo.processInfo.environment["USER"] ?? "qforge")
+            }
+        }
+        do {
+            try runLoop(engine: engine, writer: writer, norm: norm, quiet: quiet, started: started)
+            let wall = Date().timeIntervalSince(started)
+            try comm.agree {
+                guard comm.isRoot, let writer else { return }
+                let metadata = RunMetadata(qforgeVersion: qforgeVersion, jobKind: "md", runID: runID,
+                                           created: RunMetadata.timestamp(started), ranks: comm.size, wallSeconds: wall,
+                                           config: config, slurmJobID: RunMetadata.environmentSlurmJobID)
+                try writer.finish(metadata: metadata)
+                try publish(partial: partial, final: output)
+            }
+            say("  wrote \(output)")
+        } catch {
+            writer = nil
+            if comm.isRoot { unlink(partial) }
+            throw inputError(error, data: data, state: state)
+        }
+    }
+
+    func runLoop(engine: MDEngine, writer: H5MDWriter?, norm: Double, quiet: Bool, started: Date) throws {
+        let comm = engine.comm
+        let s = settings
+        let first = engine.step, last = engine.step + s.steps
+        say("qforge md: \(engine.totalAtoms) atoms, \(s.units.rawValue) units, \(comm.size) rank\(comm.size == 1 ? "" : "s") as \(engine.grid.counts.x)×\(engine.grid.counts.y)×\(engine.grid.counts.z) bricks, \(s.steps) steps of \(s.timestep)")
+        say(pad("Step", 10) + ["Temp", "E_pair", "TotEng", "Press"].map { " " + pad($0, 20) }.joined())
+        func row(_ t: Thermo) throws {
+            guard t.potentialEnergy.isFinite, t.kineticEnergy.isFinite, t.pressure.isFinite else { throw DynamicsFailure.notFinite(step: t.step) }
+            say(String(format: "%10d %20.14g %20.14g %20.14g %20.14g", t.step, t.temperature, t.potentialEnergy * norm,
+                       t.totalEnergy * norm, t.pressure))
+        }
+        var outputTime = 0.0
+        let setupThermo = engine.thermo()
+        try row(setupThermo)
+        let frames = s.trajectoryEvery > 0
+        if frames { try writeFrame(engine: engine, thermo: setupThermo, writer: writer, norm: norm) }
+        let progress = ProgressReporter(label: "md steps", enabled: !quiet && comm.isRoot)
+        let loopStart = Date()
+        for k in 0..<s.steps {
+            let step = first + k + 1
+            let isThermo = step % s.thermoEvery == 0 || step == last
+            let isFrame = (frames && step % s.trajectoryEvery == 0) || step == last
+            let isRestart = s.restartPath != nil && ((s.restartEvery > 0 && step % s.restartEvery == 0) || step == last)
+            try engine.advance(energy: isThermo || isFrame, forceRebuild: isRestart)
+            let t0 = Date()
+            if isThermo || isFrame {
+                let t = engine.thermo()
+                if isThermo { try row(t) }
+                if isFrame { try writeFrame(engine: engine, thermo: t, writer: writer, norm: norm) }
+            }
+            if isRestart, let path = s.restartPath { try writeRestart(engine: engine, path: path) }
+            outputTime += Date().timeIntervalSince(t0)
+            progress.update(done: k + 1, of: s.steps)
+        }
+        progress.finish()
+        if s.steps == 0 {
+            try writeFrame(engine: engine, thermo: setupThermo, writer: writer, norm: norm)
+            if let path = s.restartPath { try writeRestart(engine: engine, path: path) }
+        }
+        let loop = Date().timeIntervalSince(loopStart)
+        report(engine: engine, loop: loop, output: outputTime)
+    }
+
+    /// Rank 0 gathers every atom (88 bytes each) and appends one H5MD frame in id order.
+    func gatherAtoms(engine: MDEngine) -> (ids: [Int64], types: [Int32], x: [Double], v: [Double], f: [Double])? {
+        let records = engine.localRecords()
+        let bytes = records.withUnsafeBytes { Array($0) }
+        guard let parts = engine.comm.gather(bytes, root: 0) else { return nil }
+        var all: [Double] = []
+        let r = MDEngine.recordSize
+        all.reserveCapacity(r * engine.totalAtoms)
+        for p in parts { p.withUnsafeBytes { all += $0.bindMemory(to: Double.self) } }
+        let n = all.count / r
+        let order = (0..<n).sorted { all[r * $0] < all[r * $1] }
+        var ids = [Int64](), types = [Int32](), x = [Double](), v = [Double](), f = [Double]()
+        ids.reserveCapacity(n); types.reserveCapacity(n); x.reserveCapacity(3 * n); v.reserveCapacity(3 * n); f.reserveCapacity(3 * n)
+        for k in order {
+            ids.append(Int64(all[r * k]))
+            types.append(Int32(all[r * k + 1]) + 1)
+            x += all[(r * k + 2)..<(r * k + 5)]
+            v += all[(r * k + 5)..<(r * k + 8)]
+            f += all[(r * k + 8)..<(r * k + 11)]
+        }
+        return (ids, types, x, v, f)
+    }
+
+    func writeFrame(engine: MDEngine, thermo t: Thermo, writer: H5MDWriter?, norm: Double) throws {
+        let atoms = gatherAtoms(engine: engine)
+        try engine.comm.agree {
+            guard let writer, let atoms else { return }
+            try writer.appendFrame(step: t.step, time: t.time, boxEdges: engine.boxLength, ids: atoms.ids, species: atoms.types,
+                                   positions: atoms.x, velocities: atoms.v)
+            var values: [(name: String, kind: H5MDWriter.ObservableKind, value: Double)] = [
+                ("potential_energy", .energy, t.potentialEnergy * norm),
+                ("kinetic_energy", .energy, t.kineticEnergy * norm),
+                ("total_energy", .energy, t.totalEnergy * norm),
+                ("temperature", .temperature, t.temperature),
+                ("pressure", .pressure, t.pressure),
+            ]
+            if case .noseHoover = engine.integrator {
+                values.append(("conserved_energy", .energy, (t.totalEnergy + t.thermostatEnergy) * norm))
+            }
+            try writer.appendObservables(step: t.step, time: t.time, values)
+        }
+    }
+
+    func writeRestart(engine: MDEngine, path: String) throws {
+        let atoms = gatherAtoms(engine: engine)
+        try engine.comm.agree {
+            guard let atoms else { return }
+            var thermostat: [Double] = []
+            if case .noseHoover = engine.integrator { thermostat = [engine.thermostatXi, engine.thermostatEta] }
+            let contents = MDRestartFile.Contents(
+                units: settings.units.rawValue, step: engine.step, time: engine.time,
+                boxLo: [engine.boxLo.x, engine.boxLo.y, engine.boxLo.z], boxHi: [engine.boxHi.x, engine.boxHi.y, engine.boxHi.z],
+                masses: engine.masses, ids: atoms.ids, types: atoms.types.map { $0 - 1 }, positions: atoms.x, velocities: atoms.v,
+                forces: atoms.f, thermostat: thermostat)
+            try MDRestartFile.write(contents, to: path)
+        }
+    }
+
+    /// Right-aligns `text` in `width` columns.
+    func pad(_ text: String, _ width: Int) -> String {
+        String(repeating: " ", count: max(0, width - text.count)) + text
+    }
+
+    /// LAMMPS-style loop summary: time, rate, and the Pair/Neigh/Comm/Output/Modify/Other split.
+    func report(engine: MDEngine, loop: Double, output: Double) {
+        let comm = engine.comm
+        let t = engine.times
+        let other = max(0, loop - t.pair - t.neighbor - t.comm - t.modify - output)
+        let mine = [t.pair, t.neighbor, t.comm, output, t.modify, other]
+        let all = comm.allgather(mine)
+        guard comm.isRoot else { return }
+        let steps = settings.steps
+        say(String(format: "Loop time of %.6g on %d procs for %d steps with %d atoms", loop, comm.size, steps, engine.totalAtoms))
+        let rate = Double(steps) * Double(engine.totalAtoms) / max(loop, 1e-12)
+        say(String(format: "Performance: %.6g timesteps/s, %.6g atom-steps/s, %d neighbour-list builds", Double(steps) / max(loop, 1e-12), rate, engine.rebuildCount))
+        say("Section |  min time  |  avg time  |  max time  | %total")
+        for (k, name) in ["Pair", "Neigh", "Comm", "Output", "Modify", "Other"].enumerated() {
+            let values = (0..<comm.size).map { all[6 * $0 + k] }
+            let avg = values.reduce(0, +) / Double(values.count)
+            say(name.padding(toLength: 7, withPad: " ", startingAt: 0)
+                + String(format: " | %10.5g | %10.5g | %10.5g | %6.2f", values.min()!, avg, values.max()!, 100 * avg / max(loop, 1e-12)))
+        }
+    }
+}

@@ -1,0 +1,204 @@
+@testable import Catalog
+import XCTest
+
+final class StoreTests: XCTestCase {
+    func fileStore() throws -> SQLiteStore { try SQLiteStore(path: tempDir() + "/catalog.sqlite") }
+
+    func testMigrationsAndWAL() throws {
+        let path = tempDir() + "/catalog.sqlite"
+        let store = try SQLiteStore(path: path)
+        XCTAssertEqual(try store.appliedMigrations(), ["v1-initial", "v2-runs-by-user-and-slurm-job"])
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path + "-wal"))
+        // Reopening applies nothing twice.
+        XCTAssertEqual(try SQLiteStore(path: path).appliedMigrations().count, 2)
+    }
+
+    func testUpsertIsIdempotentAndTerminalWins() throws {
+        let store = try fileStore()
+        var start = makeRun("run-1", state: .running)
+        try store.upsertRun(start, actor: "t")
+        let end = makeRun("run-1")
+        try store.upsertRun(end, actor: "t")
+        try store.upsertRun(end, actor: "t")  // retry
+        start.host = "late"
+        try store.upsertRun(start, actor: "t")  // stale start after the end: ignored
+        let page = try store.runs(RunFilter())
+        XCTAssertEqual(page.items.count, 1)
+        let got = page.items[0]
+        XCTAssertEqual(got.state, .completed)
+        XCTAssertEqual(got.exitCode, 0)
+        XCTAssertNil(got.host)
+        XCTAssertEqual(got.coreHours, "4.0000")  // 4 ranks × 2 threads × 0.5 h
+        XCTAssertEqual(got.metrics["qubits"], 20)
+        XCTAssertEqual(try store.apps().map(\.name), ["qforge-statevector"])
+        XCTAssertEqual(try store.account("chem")?.currency, "EUR")
+    }
+
+    func testChargedAtRateValidAtStart() throws {
+        let store = try fileStore()
+        _ = try store.addRate(Rate(coreHourMicros: 10_000, validFrom: date("2026-01-01"), validTo: date("2026-11-15")), actor: "t")
+        _ = try store.addRate(Rate(coreHourMicros: 30_000, validFrom: date("2026-11-15")), actor: "t")
+        _ = try store.addRate(Rate(partition: "gpu", coreHourMicros: 100_000, nodeHourMicros: 2_000_000, validFrom: date("2026-01-01")), actor: "t")
+        // Started before the change, ended after: old rate. 4 core-hours.
+        try store.upsertRun(makeRun("a", start: "2026-11-14T23:30:00Z"), actor: "t")
+        try store.upsertRun(makeRun("b", start: "2026-11-15T00:00:00Z"), actor: "t")
+        try store.upsertRun(makeRun("c", start: "2026-11-15T00:00:00Z", partition: "gpu"), actor: "t")
+        XCTAssertEqual(try store.run(id: "a")?.costCents, 4)
+        XCTAssertEqual(try store.run(id: "b")?.costCents, 12)
+        XCTAssertEqual(try store.run(id: "c")?.costCents, 40 + 100)  // 4 core-h × 0.10 + 0.5 node-h × 2.00
+        XCTAssertNil(try store.run(id: "c")?.estimatedCostCents)
+        try store.upsertRun(makeRun("d", start: "2025-06-01T00:00:00Z"), actor: "t")  // no rate then
+        XCTAssertNil(try store.run(id: "d")?.costCents)
+    }
+
+    func testUsageBudgetAndInvoiceFreeze() throws {
+        let store = try fileStore()
+        _ = try store.putAccount(Account(name: "chem", currency: "EUR", budgetCents: 100), actor: "admin")
+        _ = try store.addRate(Rate(coreHourMicros: 15_000, validFrom: date("2026-01-01")), actor: "admin")
+        // 3 runs of 1 core-hour each at 0.015: each rounds to 2 cents.
+        for i in 0..<3 {
+            try store.upsertRun(makeRun("s\(i)", start: "2026-11-0\(i + 1)T10:00:00Z", ranks: 1, threads: 1, elapsedMs: 3_600_000), actor: "t")
+        }
+        try store.upsertRun(makeRun("m0", app: "qforge-md", start: "2026-11-05T10:00:00Z", ranks: 10, threads: 1, elapsedMs: 3_600_000), actor: "t")
+        try store.upsertRun(makeRun("oct", start: "2026-10-31T23:59:59Z", ranks: 1, threads: 1, elapsedMs: 3_600_000), actor: "t")
+        try store.upsertRun(makeRun("run", start: "2026-11-06T10:00:00Z", state: .running), actor: "t")
+        let acct = try XCTUnwrap(store.account("chem"))
+        XCTAssertEqual(acct.usedCents, 2 * 3 + 15 + 2)
+        XCTAssertEqual(acct.remainingCents, 100 - 23)
+        XCTAssertEqual(acct.runs, 6)
+
+        let draft = try store.invoice(account: "chem", period: "2026-11")
+        XCTAssertEqual(draft.status, "draft")
+        XCTAssertEqual(draft.lines.map(\.app), ["qforge-md", "qforge-statevector"])
+        XCTAssertEqual(draft.lines.map(\.runs), [1, 3])
+        XCTAssertEqual(draft.lines.map(\.amountCents), [15, 6])
+        XCTAssertEqual(draft.lines.map(\.coreHours), ["10.0000", "3.0000"])
+        XCTAssertEqual(draft.totalCents, 21)
+
+        let issued = try store.issueInvoice(account: "chem", period: "2026-11", actor: "admin")
+        XCTAssertEqual(issued.status, "issued")
+        XCTAssertEqual(issued.lines, draft.lines)
+        // A run recorded later, and a new rate, change nothing on the issued invoice.
+        try store.upsertRun(makeRun("late", start: "2026-11-20T10:00:00Z", ranks: 1, threads: 1, elapsedMs: 3_600_000), actor: "t")
+        XCTAssertEqual(try store.invoice(account: "chem", period: "2026-11").totalCents, 21)
+        XCTAssertEqual(try store.issueInvoice(account: "chem", period: "2026-11", actor: "admin").issuedAt, issued.issuedAt)
+        XCTAssertThrowsError(try store.unsafeExecute("UPDATE invoice_lines SET amount_cents = 0"))
+        XCTAssertThrowsError(try store.unsafeExecute("DELETE FROM invoices"))
+
+        let csv = InvoiceFormat.csv(issued)
+        XCTAssertEqual(csv, """
+            account,period,status,app,runs,core_hours,amount,currency\r
+            chem,2026-11,issued,qforge-md,1,10.0000,0.15,EUR\r
+            chem,2026-11,issued,qforge-statevector,3,3.0000,0.06,EUR\r
+            chem,2026-11,issued,TOTAL,4,13.0000,0.21,EUR\r\n
+            """)
+        XCTAssertThrowsError(try store.invoice(account: "chem", period: "2026-13"))
+        XCTAssertThrowsError(try store.invoice(account: "nobody", period: "2026-11")) { XCTAssertEqual($0 as? CatalogError, .notFound("no account 'nobody'")) }
+    }
+
+    func testAuditIsAppendOnly() throws {
+        let store = try fileStore()
+        _ = try store.putAccount(Account(name: "chem"), actor: "admin")
+        let (key, _) = try store.createKey(name: "ci", role: .recorder, accounts: ["chem"], actor: "admin")
+        _ = try store.revokeKey(id: key.id, actor: "admin")
+        let actions = try store.audit(limit: 100, after: nil).map(\.action)
+        XCTAssertEqual(actions, ["account.put", "key.create", "key.revoke"])
+        XCTAssertThrowsError(try store.unsafeExecute("UPDATE audit SET actor = 'x'"))
+        XCTAssertThrowsError(try store.unsafeExecute("DELETE FROM audit"))
+        XCTAssertEqual(try store.audit(limit: 100, after: nil).count, 3)
+    }
+
+    func testKeysHashedAndRevocable() throws {
+        let store = try fileStore()
+        let (key, token) = try store.createKey(name: "ci", role: .reader, accounts: ["chem"], actor: "admin")
+        XCTAssertTrue(token.hasPrefix("qfk_\(key.prefix)_"))
+        XCTAssertEqual(try store.authenticate(token: token)?.id, key.id)
+        XCTAssertNil(try store.authenticate(token: token + "x"))
+        XCTAssertNil(try store.authenticate(token: String(token.dropLast()) + (token.last == "0" ? "1" : "0")))
+        // Only the hash is stored.
+        XCTAssertFalse(try String(contentsOfFile: store.path!, encoding: .isoLatin1).contains(token))
+        _ = try store.revokeKey(id: key.id, actor: "admin")
+        XCTAssertNil(try store.authenticate(token: token))
+        XCTAssertThrowsError(try store.createKey(name: "r", role: .recorder, accounts: [], actor: "admin"))
+    }
+
+    func testFiltersPaginationAndInjection() throws {
+        let store = try SQLiteStore()
+        for i in 0..<25 {
+            try store.upsertRun(makeRun(String(format: "r%02d", i), account: i % 2 == 0 ? "chem" : "phys",
+                                        start: String(format: "2026-11-%02dT10:00:00Z", i + 1), state: i % 5 == 0 ? .failed : .completed), actor: "t")
+        }
+        var seen: [String] = []
+        var filter = RunFilter(accounts: ["chem"], limit: 4)
+        repeat {
+            let page = try store.runs(filter)
+            seen += page.items.map(\.id)
+            filter.cursor = page.nextCursor
+        } while filter.cursor != nil
+        XCTAssertEqual(seen.count, 13)
+        XCTAssertEqual(Set(seen).count, 13)
+        XCTAssertEqual(seen.first, "r24")
+        XCTAssertEqual(try store.runs(RunFilter(state: .failed)).items.count, 5)
+        XCTAssertEqual(try store.runs(RunFilter(since: date("2026-11-10"), until: date("2026-11-12"))).items.map(\.id), ["r10", "r09"])
+        for s in injectionStrings {
+            XCTAssertEqual(try store.runs(RunFilter(accounts: [s], app: s, user: s)).items.count, 0)
+            XCTAssertEqual(try store.accounts(names: [s]).count, 0)
+            XCTAssertNil(try store.run(id: s))
+            XCTAssertThrowsError(try store.runs(RunFilter(cursor: s)))
+        }
+        XCTAssertEqual(try store.runs(RunFilter(limit: 1000)).items.count, 25)
+        XCTAssertThrowsError(try store.runs(RunFilter(limit: 0)))
+    }
+
+    func testValidation() throws {
+        let store = try SQLiteStore()
+        var r = makeRun("ok")
+        r.id = "../etc/passwd"
+        XCTAssertThrowsError(try store.upsertRun(r, actor: "t"))
+        r = makeRun("ok"); r.ranks = 0
+        XCTAssertThrowsError(try store.upsertRun(r, actor: "t"))
+        r = makeRun("ok"); r.resultSha256 = "xyz"
+        XCTAssertThrowsError(try store.upsertRun(r, actor: "t"))
+        XCTAssertThrowsError(try store.addRate(Rate(currency: "eur", coreHourMicros: 1, validFrom: date("2026-01-01")), actor: "t"))
+        XCTAssertThrowsError(try store.putAccount(Account(name: "a b"), actor: "t"))
+    }
+
+    /// 16 recorders (own connections, as separate processes would have) × 200 runs each,
+    /// recorded at start and end, against one SQLite file: nothing lost, nothing doubled.
+    func testConcurrentRecorders() throws {
+        let path = tempDir("concurrent") + "/catalog.sqlite"
+        _ = try SQLiteStore(path: path)
+        let failures = Failures()
+        DispatchQueue.concurrentPerform(iterations: 16) { w in
+            do {
+                let store = try SQLiteStore(path: path, busyTimeout: 30)
+                for i in 0..<200 {
+                    let id = "w\(w)-\(i)"
+                    try store.upsertRun(makeRun(id, account: "acct\(w % 4)", state: .running), actor: "w\(w)")
+                    try store.upsertRun(makeRun(id, account: "acct\(w % 4)"), actor: "w\(w)")
+                    if i % 50 == 0 { try store.upsertRun(makeRun(id, account: "acct\(w % 4)"), actor: "w\(w)") }  // retry
+                }
+            } catch { failures.add("\(w): \(error)") }
+        }
+        XCTAssertEqual(failures.all, [])
+        let store = try SQLiteStore(path: path)
+        let all = try store.runs(RunFilter(limit: 1000))
+        var ids = all.items.map(\.id)
+        var cursor = all.nextCursor
+        while let c = cursor {
+            let page = try store.runs(RunFilter(limit: 1000, cursor: c))
+            ids += page.items.map(\.id)
+            cursor = page.nextCursor
+        }
+        XCTAssertEqual(ids.count, 3200)
+        XCTAssertEqual(Set(ids).count, 3200)
+        XCTAssertEqual(try store.runCounts(), [.completed: 3200])
+    }
+}
+
+final class Failures: @unchecked Sendable {
+    private let lock = NSLock()
+    private var items: [String] = []
+    func add(_ s: String) { lock.lock(); items.append(s); lock.unlock() }
+    var all: [String] { lock.lock(); defer { lock.unlock() }; return items }
+}

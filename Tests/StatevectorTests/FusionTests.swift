@@ -1,0 +1,69 @@
+import Circuits
+import ComplexModule
+import ForgeCore
+import XCTest
+@testable import Statevector
+
+/// Fused execution (dense and diagonal blocks) against the dense reference, on 1, 2 and 4 ranks,
+/// for every fusion limit, so fusion never changes a result beyond rounding.
+final class FusionTests: XCTestCase {
+    private func randomCircuit(qubits n: Int, gates: Int, random: inout TestRandom) -> [Instruction] {
+        let here = SourceLocation(file: "test", line: 0, column: 0)
+        return (0..<gates).map { _ in
+            let target = random.int(n)
+            let controls = Array((0..<n).filter { $0 != target }.shuffled(using: &random).prefix(random.int(3)))
+            var m = random.unitary()
+            if random.int(2) == 0 {  // many diagonal gates, as in QFTs
+                m.m01 = .zero; m.m10 = .zero
+                m.m00 = m.m00 / Complex(m.m00.length); m.m11 = m.m11 / Complex(m.m11.length)
+            }
+            return Instruction(.unitary(target: target, controls: controls, matrix: m), location: here)
+        }
+    }
+
+    func testFusedExecutionMatchesDenseReference() throws {
+        var random = TestRandom(state: 2024)
+        let n = 6
+        for trial in 0..<3 {
+            let instructions = randomCircuit(qubits: n, gates: 80, random: &random)
+            var reference = DenseReference(amplitudes: [.one] + [Complex<Double>](repeating: .zero, count: (1 << n) - 1))
+            for case .unitary(let t, let c, let m) in instructions.map(\.operation) { reference.apply(target: t, controls: c, m) }
+            let circuit = Circuit(qubitCount: n, clbitCount: 0, qregs: [], cregs: [], instructions: instructions, sourceGateCount: instructions.count)
+            for limits in [nil, FusionLimits(maxDenseQubits: 1, maxDiagonalQubits: 2),
+                           FusionLimits(maxDenseQubits: 2), FusionLimits(maxDenseQubits: 3), FusionLimits(maxDenseQubits: 4, maxDiagonalQubits: 6)] {
+                for ranks in [1, 2, 4] {
+                    let result = Locked([Complex<Double>](repeating: .zero, count: 1 << n))
+                    InProcessWorld(size: ranks).run { comm in
+                        let simulator = try! Simulator(qubits: n, precision: .double, comm: comm)
+                        simulator.fusion = limits
+                        _ = try! simulator.run(circuit, options: SimulationOptions())
+                        simulator.withLocalAmplitudes { local in
+                            guard case .double(let a) = local else { return }
+                            let offset = Int(simulator.localOffset)
+                            result.update { full in for i in 0..<(a.count / 2) { full[offset + i] = Complex(a[2 * i], a[2 * i + 1]) } }
+                        }
+                    }
+                    let worst = zip(result.value, reference.state).map { ($0 - $1).length }.max()!
+                    XCTAssertLessThan(worst, 1e-12, "trial \(trial) ranks \(ranks) limits \(String(describing: limits))")
+                }
+            }
+        }
+    }
+
+    func testFusionReducesPassesOnAQFTLikeCircuit() {
+        // h then controlled phases from one qubit: diagonal blocks swallow the phases.
+        let here = SourceLocation(file: "test", line: 0, column: 0)
+        var instructions: [Instruction] = []
+        let n = 10
+        let h = Matrix2(Complex(0.5.squareRoot()), Complex(0.5.squareRoot()), Complex(0.5.squareRoot()), Complex(-(0.5.squareRoot())))
+        for q in (0..<n).reversed() {
+            instructions.append(Instruction(.unitary(target: q, controls: [], matrix: h), location: here))
+            for k in (0..<q).reversed() {
+                let phase = Complex(cos(Double.pi / Double(1 << (q - k))), sin(Double.pi / Double(1 << (q - k))))
+                instructions.append(Instruction(.unitary(target: k, controls: [q], matrix: Matrix2(.one, .zero, .zero, phase)), location: here))
+            }
+        }
+        let fused = GateFusion(localQubits: n).fuse(instructions)
+        XCTAssertLessThan(fused.count, instructions.count / 3, "\(fused.count) passes for \(instructions.count) gates")
+    }
+}
