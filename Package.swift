@@ -51,10 +51,11 @@ let package = Package(
             "ForgeCore", "Circuits", "Statevector", "Dynamics", "ResultsIO", "MPIBackend", "Catalog",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: [.swiftLanguageMode(.v5)]),
+        .testTarget(name: "ForgeCoreTests", dependencies: ["ForgeCore"]),
         .testTarget(name: "CircuitsTests", dependencies: ["Circuits"], exclude: ["Fixtures", "make_gate_matrices.py", "make_qiskit_fixtures.py"]),
         .testTarget(name: "StatevectorTests", dependencies: ["Statevector", "Circuits", "ForgeCore"]),
         .testTarget(name: "ResultsIOTests", dependencies: ["ResultsIO", "ForgeCore"]),
-        .testTarget(name: "DynamicsTests", dependencies: ["Dynamics", "ForgeCore"]),
+        .testTarget(name: "DynamicsTests", dependencies: ["Dynamics", "ForgeCore"], exclude: ["Fixtures"]),
         .testTarget(name: "CatalogTests", dependencies: [
             "Catalog", "ForgeCore",
             .product(name: "HummingbirdTesting", package: "hummingbird"),

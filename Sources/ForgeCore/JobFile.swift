@@ -216,16 +216,22 @@ private struct TOMLParser {
         let c = chars[pos]
         if c == "\"" || c == "'" { return .string(try parseString()) }
         if c == "[" {
+            let openLine = line, openColumn = column
             pos += 1
             var items: [JobValue] = []
             while true {
                 skipBlank(newlines: true)
-                guard pos < chars.count else { throw fail("unterminated array") }
+                guard pos < chars.count else {
+                    throw InputError("unterminated array (no closing ']')", file: path, line: openLine, column: openColumn)
+                }
                 if chars[pos] == "]" { pos += 1; return .array(items) }
                 items.append(try parseValue())
                 skipBlank(newlines: true)
-                if pos < chars.count && chars[pos] == "," { pos += 1 }
-                else if pos < chars.count && chars[pos] == "]" { continue }
+                if pos >= chars.count {
+                    throw InputError("unterminated array (no closing ']')", file: path, line: openLine, column: openColumn)
+                }
+                if chars[pos] == "," { pos += 1 }
+                else if chars[pos] == "]" { continue }
                 else { throw fail("expected ',' or ']' in array") }
             }
         }
