@@ -32,6 +32,8 @@ let package = Package(
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .target(name: "ForgeCore"),
+        // In-process ranks for tests (as swift-nio's embedded channels); not in the product.
+        .target(name: "ForgeTesting", dependencies: ["ForgeCore"]),
         .target(name: "Circuits", dependencies: [
             "ForgeCore", .product(name: "Numerics", package: "swift-numerics"),
         ]),
@@ -53,9 +55,9 @@ let package = Package(
         ], swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "ForgeCoreTests", dependencies: ["ForgeCore"]),
         .testTarget(name: "CircuitsTests", dependencies: ["Circuits"], exclude: ["Fixtures", "make_gate_matrices.py", "make_qiskit_fixtures.py"]),
-        .testTarget(name: "StatevectorTests", dependencies: ["Statevector", "Circuits", "ForgeCore"]),
-        .testTarget(name: "ResultsIOTests", dependencies: ["ResultsIO", "ForgeCore"]),
-        .testTarget(name: "DynamicsTests", dependencies: ["Dynamics", "ForgeCore"], exclude: ["Fixtures"]),
+        .testTarget(name: "StatevectorTests", dependencies: ["Statevector", "Circuits", "ForgeCore", "ForgeTesting"]),
+        .testTarget(name: "ResultsIOTests", dependencies: ["ResultsIO", "ForgeCore", "ForgeTesting"]),
+        .testTarget(name: "DynamicsTests", dependencies: ["Dynamics", "ForgeCore", "ForgeTesting"], exclude: ["Fixtures"]),
         .testTarget(name: "CatalogTests", dependencies: [
             "Catalog", "ForgeCore",
             .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -1,5 +1,6 @@
 import Dynamics
 import ForgeCore
+import ForgeTesting
 import XCTest
 
 /// LAMMPS data files: parsing, errors with line numbers, and step-100 parity with LAMMPS
@@ -31,8 +32,8 @@ final class DataFileTests: XCTestCase {
         XCTAssertEqual(Set(reference.keys), [0, 50, 100])
         let params = LJParameters(epsilon: [1.0, 0.8], sigma: [1.0, 1.1], cutoff: [2.5, 2.5], mixing: .arithmetic, shift: true)
         for ranks in [1, 2] {
-            let world = InProcessRanks(size: ranks)
-            let rows = Box([Int: [Double]]())
+            let world = InProcessWorld(size: ranks)
+            let rows = Locked([Int: [Double]]())
             let state = data.state
             world.run { comm in
                 let engine = try! MDEngine(comm: comm, units: .lj, parameters: params, state: state,
@@ -51,7 +52,7 @@ final class DataFileTests: XCTestCase {
                 if comm.rank == 0 { rows.update { $0 = mine } }
             }
             for (step, expected) in reference {
-                let got = try XCTUnwrap(rows.current[step])
+                let got = try XCTUnwrap(rows.value[step])
                 for c in 0..<4 {
                     XCTAssertLessThanOrEqual(abs(got[c] - expected[c]), 1e-8 * abs(expected[c]),
                                              "step \(step) column \(c) on \(ranks) ranks: \(got[c]) vs LAMMPS \(expected[c])")

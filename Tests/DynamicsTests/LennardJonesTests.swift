@@ -1,5 +1,6 @@
 import Dynamics
 import ForgeCore
+import ForgeTesting
 import XCTest
 
 /// References: LAMMPS bench/in.lj step 0 (shared/reference/README.md), and a brute-force
@@ -56,9 +57,9 @@ final class LennardJonesTests: XCTestCase {
             }
         }
         for ranks in [1, 3] {
-            let world = InProcessRanks(size: ranks)
-            let forces = Box([Int64: SIMD3<Double>]())
-            let energies = Box([Double]())
+            let world = InProcessWorld(size: ranks)
+            let forces = Locked([Int64: SIMD3<Double>]())
+            let energies = Locked([Double]())
             let s = state
             world.run { comm in
                 let engine = try! MDEngine(comm: comm, units: .lj, parameters: params, state: s,
@@ -69,12 +70,12 @@ final class LennardJonesTests: XCTestCase {
                 forces.update { $0.merge(local) { a, _ in a } }
                 energies.update { $0.append(t.potentialEnergy) }
             }
-            XCTAssertEqual(forces.current.count, n)
-            for (atomID, f) in forces.current {
+            XCTAssertEqual(forces.value.count, n)
+            for (atomID, f) in forces.value {
                 let r = reference[Int(atomID) - 1]
                 XCTAssertLessThan(((f - r) * (f - r)).sum().squareRoot(), 1e-10 * max(1, (r * r).sum().squareRoot()), "atom \(atomID) on \(ranks) ranks")
             }
-            for e in energies.current { assertRelative(e, energy, 1e-12, "energy on \(ranks) ranks") }
+            for e in energies.value { assertRelative(e, energy, 1e-12, "energy on \(ranks) ranks") }
         }
     }
 
@@ -83,8 +84,8 @@ final class LennardJonesTests: XCTestCase {
     func testRankCountsAgreeAtStep100() throws {
         var rows: [[Double]] = []
         for ranks in 1...4 {
-            let world = InProcessRanks(size: ranks)
-            let out = Box([Double]())
+            let world = InProcessWorld(size: ranks)
+            let out = Locked([Double]())
             world.run { comm in
                 let engine = try! LennardJonesTests.makeInLJ(cells: 6, comm: comm)
                 for s in 1...100 { try! engine.advance(energy: s == 100) }
@@ -92,7 +93,7 @@ final class LennardJonesTests: XCTestCase {
                 let p = engine.totalMomentum()
                 if comm.rank == 0 { out.update { $0 = [t.temperature, t.potentialEnergy, t.totalEnergy, t.pressure, Double(t.atoms), (p * p).sum().squareRoot()] } }
             }
-            rows.append(out.current)
+            rows.append(out.value)
         }
         for (k, row) in rows.enumerated() {
             for c in 0..<4 { assertRelative(row[c], rows[0][c], 1e-10, "column \(c), \(k + 1) ranks") }

@@ -1,6 +1,7 @@
 import ForgeCore
 import Foundation
 @testable import ResultsIO
+import ForgeTesting
 import XCTest
 
 final class StatevectorFileTests: XCTestCase {
@@ -204,9 +205,9 @@ final class StatevectorFileTests: XCTestCase {
         let path = dir.file("threads.h5.partial")
         let count = 1 << 12
         let expected = testAmplitudes(count, seed: 5)
-        let order = Shared<[Int]>([])
-        let errors = Shared<[String]>([])
-        let ranks = ThreadRanks(size: 4)
+        let order = Locked<[Int]>([])
+        let errors = Locked<[String]>([])
+        let ranks = InProcessWorld(size: 4)
         ranks.run { comm in
             do {
                 try writeOnRoot(comm: comm) {
@@ -224,15 +225,15 @@ final class StatevectorFileTests: XCTestCase {
                 errors.update { $0.append("rank \(comm.rank): \(error)") }
             }
         }
-        XCTAssertEqual(errors.current, [])
-        XCTAssertEqual(order.current, [0, 1, 2, 3])
+        XCTAssertEqual(errors.value, [])
+        XCTAssertEqual(order.value, [0, 1, 2, 3])
         XCTAssertEqual(try StatevectorFile.readAmplitudes(path: path, offset: 0, count: UInt64(count)), expected)
     }
 
     func testWriteDistributedFailureReachesEveryRank() throws {
-        let wrote = Shared<[Int]>([])
-        let errors = Shared<[Int: String]>([:])
-        let ranks = ThreadRanks(size: 4)
+        let wrote = Locked<[Int]>([])
+        let errors = Locked<[Int: String]>([:])
+        let ranks = InProcessWorld(size: 4)
         ranks.run { comm in
             do {
                 try writeDistributed(comm: comm) {
@@ -243,8 +244,8 @@ final class StatevectorFileTests: XCTestCase {
                 errors.update { $0[comm.rank] = "\(error)" }
             }
         }
-        XCTAssertEqual(wrote.current, [0, 1], "rank 3 must not write after rank 2 failed")
-        let e = errors.current
+        XCTAssertEqual(wrote.value, [0, 1], "rank 3 must not write after rank 2 failed")
+        let e = errors.value
         XCTAssertEqual(e.count, 4, "every rank throws")
         XCTAssertEqual(e[2], "disk full")
         for r in [0, 1, 3] {

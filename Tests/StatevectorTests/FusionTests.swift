@@ -1,6 +1,7 @@
 import Circuits
 import ComplexModule
 import ForgeCore
+import ForgeTesting
 import XCTest
 @testable import Statevector
 

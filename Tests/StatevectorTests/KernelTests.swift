@@ -1,6 +1,7 @@
 import Circuits
 import ComplexModule
 import ForgeCore
+import ForgeTesting
 import XCTest
 @testable import Statevector
 
@@ -141,13 +142,4 @@ final class KernelTests: XCTestCase {
             XCTAssertEqual(results[0], results[2])
         }
     }
-}
-
-/// A value shared between test threads.
-final class Locked<T>: @unchecked Sendable {
-    private var _value: T
-    private let lock = NSLock()
-    init(_ value: T) { _value = value }
-    var value: T { lock.lock(); defer { lock.unlock() }; return _value }
-    func update(_ body: (inout T) -> Void) { lock.lock(); body(&_value); lock.unlock() }
 }

@@ -1,23 +1,24 @@
+/// Test support shared by the test targets (not part of the qforge product).
 import Foundation
 import ForgeCore
 
 /// Several ranks as threads of one process, for testing distributed code without mpirun
 /// (as swift-nio tests channels on an embedded event loop). Every collective is a rendezvous.
-final class InProcessWorld: @unchecked Sendable {
-    let size: Int
+public final class InProcessWorld: @unchecked Sendable {
+    public let size: Int
     private let condition = NSCondition()
     private var slots: [[UInt8]?]
     private var generation = 0
     private var arrived = 0
     private var mailboxes: [Int: [UInt8]] = [:]  // key: from * size + to
 
-    init(size: Int) {
+    public init(size: Int) {
         self.size = size
         slots = Array(repeating: nil, count: size)
     }
 
     /// Runs `body` once per rank on its own thread and waits for all.
-    func run(_ body: @escaping @Sendable (Communicator) -> Void) {
+    public func run(_ body: @escaping @Sendable (Communicator) -> Void) {
         let group = DispatchGroup()
         for r in 0..<size {
             let comm = InProcessCommunicator(world: self, rank: r)
@@ -70,57 +71,66 @@ final class InProcessWorld: @unchecked Sendable {
     }
 }
 
-final class InProcessCommunicator: Communicator, @unchecked Sendable {
+public final class InProcessCommunicator: Communicator, @unchecked Sendable {
     let world: InProcessWorld
-    let rank: Int
-    var size: Int { world.size }
-    var ranksOnNode: Int { world.size }
+    public let rank: Int
+    public var size: Int { world.size }
+    public var ranksOnNode: Int { world.size }
 
     init(world: InProcessWorld, rank: Int) { (self.world, self.rank) = (world, rank) }
 
-    func barrier() { _ = world.exchangeAll([], rank: rank) }
+    public func barrier() { _ = world.exchangeAll([], rank: rank) }
 
-    func sendrecv(_ send: UnsafeRawBufferPointer, into receive: UnsafeMutableRawBufferPointer, partner: Int) {
+    public func sendrecv(_ send: UnsafeRawBufferPointer, into receive: UnsafeMutableRawBufferPointer, partner: Int) {
         world.send(Array(send), from: rank, to: partner)
         let bytes = world.receive(from: partner, to: rank)
         bytes.withUnsafeBytes { receive.copyMemory(from: $0) }
     }
 
-    func sendrecv(_ send: UnsafeRawBufferPointer, to destination: Int,
+    public func sendrecv(_ send: UnsafeRawBufferPointer, to destination: Int,
                   into receive: UnsafeMutableRawBufferPointer, from source: Int) {
         world.send(Array(send), from: rank, to: destination)
         let bytes = world.receive(from: source, to: rank)
         bytes.withUnsafeBytes { if !$0.isEmpty { receive.copyMemory(from: $0) } }
     }
 
-    func allreduceSum(_ values: inout [Double]) {
+    public func allreduceSum(_ values: inout [Double]) {
         let all = world.exchangeAll(values.withUnsafeBytes { Array($0) }, rank: rank)
         var sum = [Double](repeating: 0, count: values.count)
         for part in all { part.withUnsafeBytes { raw in for k in 0..<sum.count { sum[k] += raw.load(fromByteOffset: 8 * k, as: Double.self) } } }
         values = sum
     }
 
-    func allreduceSum(_ values: inout [UInt64]) {
+    public func allreduceSum(_ values: inout [UInt64]) {
         let all = world.exchangeAll(values.withUnsafeBytes { Array($0) }, rank: rank)
         var sum = [UInt64](repeating: 0, count: values.count)
         for part in all { part.withUnsafeBytes { raw in for k in 0..<sum.count { sum[k] += raw.load(fromByteOffset: 8 * k, as: UInt64.self) } } }
         values = sum
     }
 
-    func allgather(_ values: [Double]) -> [Double] {
+    public func allgather(_ values: [Double]) -> [Double] {
         world.exchangeAll(values.withUnsafeBytes { Array($0) }, rank: rank).flatMap { part in
             part.withUnsafeBytes { Array($0.bindMemory(to: Double.self)) }
         }
     }
 
-    func gather(_ bytes: [UInt8], root: Int) -> [[UInt8]]? {
+    public func gather(_ bytes: [UInt8], root: Int) -> [[UInt8]]? {
         let all = world.exchangeAll(bytes, rank: rank)
         return rank == root ? all : nil
     }
 
-    func broadcast(_ bytes: inout [UInt8], root: Int) {
+    public func broadcast(_ bytes: inout [UInt8], root: Int) {
         bytes = world.exchangeAll(bytes, rank: rank)[root]
     }
 
-    func abort(code: Int32) -> Never { fatalError("abort(\(code)) in test") }
+    public func abort(code: Int32) -> Never { fatalError("abort(\(code)) in test") }
+}
+
+/// A value shared between test threads.
+public final class Locked<T>: @unchecked Sendable {
+    private var _value: T
+    private let lock = NSLock()
+    public init(_ value: T) { _value = value }
+    public var value: T { lock.lock(); defer { lock.unlock() }; return _value }
+    public func update(_ body: (inout T) -> Void) { lock.lock(); body(&_value); lock.unlock() }
 }
