@@ -38,10 +38,16 @@ struct QForge: ParsableCommand {
             reportError(message.replacingOccurrences(of: "Error: ", with: ""))
             return 2
         }
+        // SIGUSR1/SIGTERM only set a flag: engines checkpoint at their next safe point. Commands
+        // that never poll it (inspect, catalog serve) keep the default: a signal ends them.
+        if command is RunCommand || command is StatevectorCommand { Interrupt.install() }
         do {
             var command = command
             try command.run()
             return 0
+        } catch let e as Interrupted {
+            if Launch.isRoot { FileHandle.standardError.write("qforge: \(e.description)\n".data(using: .utf8)!) }
+            return Interrupt.exitCode
         } catch let e as InputError {
             reportError(e.description)
             return 2
