@@ -246,10 +246,12 @@ public enum CatalogError: Error, CustomStringConvertible, Equatable, Sendable {
     case notFound(String)
     case conflict(String)
     case unavailable(String)
+    /// The caller may not touch this (e.g. a run of another account).
+    case forbidden(String)
 
     public var description: String {
         switch self {
-        case .invalid(let m), .notFound(let m), .conflict(let m), .unavailable(let m): return m
+        case .invalid(let m), .notFound(let m), .conflict(let m), .unavailable(let m), .forbidden(let m): return m
         }
     }
 }

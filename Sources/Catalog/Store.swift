@@ -4,9 +4,10 @@ import Foundation
 /// `SQLiteStore` (a file, or in memory for tests) and, for sites, a PostgreSQL store with the
 /// same schema. Every mutating call takes the `actor` written to the append-only audit log.
 public protocol CatalogStore: AnyObject, Sendable {
-    /// Inserts or updates the run with this id (idempotent); a late `running` record never
+    /// Inserts or updates each run by id (idempotent) in one transaction — the HTTP service's
+    /// group commit; each item succeeds or fails on its own. A late `running` record never
     /// overwrites a terminal one. Terminal runs are charged at the rate valid at their start.
-    @discardableResult func upsertRun(_ run: RunRecord, actor: String) throws -> RunRecord
+    func upsertRuns(_ batch: [RunUpsert]) throws -> [Result<RunRecord, CatalogError>]
     func run(id: String) throws -> RunRecord?
     func runs(_ filter: RunFilter) throws -> Page<RunRecord>
 
@@ -39,7 +40,23 @@ public protocol CatalogStore: AnyObject, Sendable {
     func ping() throws
 }
 
+/// One run to record, by whom, and (for an API key) the accounts whose runs it may overwrite.
+public struct RunUpsert: Sendable {
+    public var run: RunRecord
+    public var actor: String
+    /// nil: any account; else the run, and any run already stored under its id, must be in these.
+    public var accounts: [String]?
+    public init(run: RunRecord, actor: String, accounts: [String]? = nil) {
+        self.run = run; self.actor = actor; self.accounts = accounts
+    }
+}
+
 extension CatalogStore {
+    /// Records one run (see `upsertRuns`) and returns it as stored, with its charge.
+    @discardableResult public func upsertRun(_ run: RunRecord, actor: String) throws -> RunRecord {
+        try upsertRuns([RunUpsert(run: run, actor: actor)])[0].get()
+    }
+
     public func account(_ name: String) throws -> Account? { try accounts(names: [name]).first }
 
     /// Estimated cost in cents of `ranks × threads` cores and `nodes` nodes for `seconds` on `partition`.

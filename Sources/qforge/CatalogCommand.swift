@@ -43,8 +43,9 @@ struct StoreOptions: ParsableArguments {
         return CatalogTarget.defaultPath
     }
 
-    func open() throws -> SQLiteStore {
-        do { return try SQLiteStore(path: path) } catch {
+    /// `durable`: fsync each commit (the server, where group commit makes that cheap).
+    func open(durable: Bool = false) throws -> SQLiteStore {
+        do { return try SQLiteStore(path: path, durable: durable) } catch {
             throw RuntimeError("cannot open catalog \(path): \(error)")
         }
     }
@@ -59,7 +60,7 @@ struct FormatOption: ParsableArguments {
 func catalogCall<T>(_ body: () throws -> T) throws -> T {
     do { return try body() } catch let e as CatalogError {
         switch e {
-        case .invalid(let m), .notFound(let m), .conflict(let m): throw InputError(m)
+        case .invalid(let m), .notFound(let m), .conflict(let m), .forbidden(let m): throw InputError(m)
         case .unavailable(let m): throw RuntimeError(m)
         }
     }
@@ -341,7 +342,8 @@ struct CatalogServe: ParsableCommand {
     @Option(help: "Port (0: any free port, printed on start).") var port: Int = 8080
 
     func run() throws {
-        let db = try store.open()
+        let db = try store.open(durable: true)
+        CatalogService.runTasksOnEventLoops()
         let done = DispatchSemaphore(value: 0)
         final class Outcome: @unchecked Sendable { var error: Error? }
         let outcome = Outcome()
