@@ -8,6 +8,9 @@ public enum FusedOperation: Sendable {
     /// A diagonal: the amplitude whose bits at `qubits` (ascending, any qubits) read j is
     /// multiplied by `phases[j]`. Needs no communication even on rank-index qubits.
     case diagonal(qubits: [Int], phases: [Amplitude])
+    /// A permutation with phases on local qubits (ascending): in each group of 2^m amplitudes,
+    /// entry r becomes `factors[r]` × entry `sources[r]` (runs of X, CX, CCX, SWAP, phases).
+    case permutation(qubits: [Int], sources: [Int], factors: [Amplitude])
     /// An instruction run as it is (a lone gate, measurement, reset, conditional, or a
     /// non-diagonal gate touching a rank-index qubit).
     case instruction(Instruction)
@@ -16,21 +19,40 @@ public enum FusedOperation: Sendable {
 /// Gate fusion: runs of gates on few qubits become one matrix, so the state is swept once
 /// instead of once per gate. Open blocks have disjoint qubit sets, so they commute with each
 /// other; a gate joins the blocks it touches if their union stays small, else those blocks are
-/// emitted first. Diagonal gates (phases, cz, cp, rz, …) form larger diagonal blocks.
+/// emitted first. Diagonal gates (phases, cz, cp, rz, …) form larger diagonal blocks, and
+/// permutation gates (x, cx, ccx, swap, with phases) larger permutation blocks: both cost one
+/// multiplication per amplitude, whatever their size.
 public struct GateFusion: Sendable {
     /// Qubits below this index are local to a rank; dense blocks use only those.
     public var localQubits: Int
     public var maxDenseQubits: Int
     public var maxDiagonalQubits: Int
+    public var maxPermutationQubits: Int
 
-    public init(localQubits: Int, maxDenseQubits: Int = 3, maxDiagonalQubits: Int = 8) {
+    public init(localQubits: Int, maxDenseQubits: Int = 3, maxDiagonalQubits: Int = 8, maxPermutationQubits: Int = 6) {
         (self.localQubits, self.maxDenseQubits, self.maxDiagonalQubits) = (localQubits, maxDenseQubits, maxDiagonalQubits)
+        self.maxPermutationQubits = maxPermutationQubits
+    }
+
+    /// Cheapest structure a block keeps; a block is as general as its most general gate.
+    private enum Kind: Int, Comparable {
+        case diagonal, permutation, dense
+        static func < (a: Kind, b: Kind) -> Bool { a.rawValue < b.rawValue }
+        init(_ m: Matrix2) { self = m.isDiagonal ? .diagonal : m.isAntiDiagonal ? .permutation : .dense }
     }
 
     private struct Block {
         var qubits: Set<Int>
         var gates: [Instruction]
-        var isDiagonal: Bool
+        var kind: Kind
+    }
+
+    private func admits(_ kind: Kind, _ qubits: Set<Int>) -> Bool {
+        switch kind {
+        case .diagonal: return qubits.count <= maxDiagonalQubits   // any qubits: no communication
+        case .permutation: return qubits.count <= maxPermutationQubits && qubits.allSatisfy { $0 < localQubits }
+        case .dense: return qubits.count <= maxDenseQubits && qubits.allSatisfy { $0 < localQubits }
+        }
     }
 
     public func fuse(_ instructions: [Instruction]) -> [FusedOperation] {
@@ -60,23 +82,19 @@ public struct GateFusion: Sendable {
                 output.append(.instruction(instruction))
             case .unitary(let target, let controls, let matrix):
                 let qubits = Set(controls + [target])
-                let diagonal = matrix.isDiagonal
+                let kind = Kind(matrix)
                 let hits = open.filter { !$0.qubits.isDisjoint(with: qubits) }
                 let union = hits.reduce(qubits) { $0.union($1.qubits) }
-                let allDiagonal = diagonal && hits.allSatisfy(\.isDiagonal)
-                let fitsLocal = union.allSatisfy { $0 < localQubits }
-                let limit = allDiagonal ? maxDiagonalQubits : maxDenseQubits
-                if union.count <= limit && (allDiagonal || fitsLocal) {
+                let unionKind = hits.map(\.kind).reduce(kind, max)
+                if admits(unionKind, union) {
                     open.removeAll { !$0.qubits.isDisjoint(with: qubits) }
                     let gates = hits.flatMap(\.gates) + [instruction]
-                    open.append(Block(qubits: union, gates: gates, isDiagonal: allDiagonal))
+                    open.append(Block(qubits: union, gates: gates, kind: unionKind))
                     continue
                 }
                 flush { !$0.qubits.isDisjoint(with: qubits) }
-                let alone = diagonal ? qubits.count <= maxDiagonalQubits
-                                     : qubits.count <= maxDenseQubits && qubits.allSatisfy { $0 < localQubits }
-                if alone {
-                    open.append(Block(qubits: qubits, gates: [instruction], isDiagonal: diagonal))
+                if admits(kind, qubits) {
+                    open.append(Block(qubits: qubits, gates: [instruction], kind: kind))
                 } else {
                     output.append(.instruction(instruction))
                 }
@@ -91,7 +109,7 @@ public struct GateFusion: Sendable {
         let qubits = block.qubits.sorted()
         let position = Dictionary(uniqueKeysWithValues: qubits.enumerated().map { ($1, $0) })
         let dimension = 1 << qubits.count
-        if block.isDiagonal {
+        if block.kind == .diagonal {
             var phases = [Amplitude](repeating: .one, count: dimension)
             for case .unitary(let target, let controls, let m) in block.gates.map(\.operation) {
                 let t = position[target]!
@@ -101,6 +119,26 @@ public struct GateFusion: Sendable {
                 }
             }
             return .diagonal(qubits: qubits, phases: phases)
+        }
+        if block.kind == .permutation {
+            // Follow each basis state |c⟩ through the gates: it stays one basis state |r⟩ times a phase.
+            var sources = [Int](repeating: 0, count: dimension), factors = [Amplitude](repeating: .one, count: dimension)
+            for c in 0..<dimension {
+                var r = c, factor = Amplitude.one
+                for case .unitary(let target, let controls, let m) in block.gates.map(\.operation) {
+                    let bit = 1 << position[target]!
+                    guard controls.allSatisfy({ r & (1 << position[$0]!) != 0 }) else { continue }
+                    if m.isDiagonal {
+                        factor = factor * (r & bit == 0 ? m.m00 : m.m11)
+                    } else {
+                        factor = factor * (r & bit == 0 ? m.m10 : m.m01)   // |0⟩ → m10|1⟩, |1⟩ → m01|0⟩
+                        r ^= bit
+                    }
+                }
+                sources[r] = c
+                factors[r] = factor
+            }
+            return .permutation(qubits: qubits, sources: sources, factors: factors)
         }
         // Column c of the block matrix is the image of basis state |c⟩: apply each gate to it.
         var columns = [[Amplitude]](repeating: [], count: dimension)

@@ -33,3 +33,11 @@ public func formatBytes(_ bytes: UInt64) -> String {
     while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
     return unit == 0 ? "\(bytes) B" : String(format: "%.2f %@", value, units[unit])
 }
+
+/// Threads per rank when the user does not say: QFORGE_THREADS, else OMP_NUM_THREADS, else
+/// SLURM_CPUS_PER_TASK (as OpenMP codes do under Slurm), else 1.
+public func defaultThreadsPerRank(environment: [String: String] = ProcessInfo.processInfo.environment) -> Int {
+    ["QFORGE_THREADS", "OMP_NUM_THREADS", "SLURM_CPUS_PER_TASK"]
+        .compactMap { environment[$0].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+        .first { $0 > 0 } ?? 1
+}

@@ -20,7 +20,11 @@ final class DistributedState<T: AmplitudeScalar> {
     let chunkCount: Int
     let amplitudes: UnsafeMutablePointer<SIMD2<T>>
     private let exchangeBuffer: UnsafeMutablePointer<SIMD2<T>>
+    /// Outgoing half-slice chunk of a qubit swap (the incoming one lands in `exchangeBuffer`).
+    private let sendBuffer: UnsafeMutablePointer<SIMD2<T>>
     private(set) var bytesSent: UInt64 = 0
+    /// Threads sweeping this rank's slice.
+    var team = ThreadTeam(threads: 1)
 
     static var maxChunkAmplitudes: Int { 1 << 16 }
 
@@ -33,18 +37,20 @@ final class DistributedState<T: AmplitudeScalar> {
         chunkCount = min(localCount, Self.maxChunkAmplitudes)
         amplitudes = .allocate(capacity: localCount)
         exchangeBuffer = .allocate(capacity: chunkCount)
+        sendBuffer = .allocate(capacity: chunkCount)
         setZeroState()
     }
 
     deinit {
         amplitudes.deallocate()
         exchangeBuffer.deallocate()
+        sendBuffer.deallocate()
     }
 
-    /// Bytes one rank needs for `qubits` qubits over `ranks` ranks (state plus exchange buffer).
+    /// Bytes one rank needs for `qubits` qubits over `ranks` ranks (state plus exchange buffers).
     static func bytesPerRank(qubits: Int, ranks: Int) -> UInt64 {
         let local = UInt64(1) << UInt64(qubits - ranks.trailingZeroBitCount)
-        return (local + UInt64(min(local, UInt64(maxChunkAmplitudes)))) * UInt64(MemoryLayout<SIMD2<T>>.stride)
+        return (local + 2 * UInt64(min(local, UInt64(maxChunkAmplitudes)))) * UInt64(MemoryLayout<SIMD2<T>>.stride)
     }
 
     func setZeroState() {
@@ -83,24 +89,27 @@ final class DistributedState<T: AmplitudeScalar> {
 
     private func applyLocal(target: Int, controlMask: Int, _ m: KernelMatrix<T>) {
         let a = amplitudes
-        let stride = 1 << target
         if controlMask == 0 {
             if m.isDiagonal {
-                Kernels.diagonal(a, count: localCount, stride: stride, m)
+                team.forEach(localCount >> 1) { Kernels.diagonal(a, pairs: $0, target: target, m) }
+            } else if target == 0 {
+                team.forEach(localCount >> 1) { pairs in for p in pairs { Kernels.pair(a, 2 &* p, 2 &* p &+ 1, m) } }
             } else {
-                Kernels.dense(a, count: localCount, stride: stride, m)
+                team.forEach(localCount >> 2) { Kernels.dense(a, vectorPairs: $0, target: target, m) }
             }
             return
         }
         // Visit only indices whose control bits are set: insert zero bits at the target and control
         // positions into a counter, then set the control bits.
         let positions = (0..<localQubitCount).filter { $0 == target || controlMask & (1 << $0) != 0 }
-        let iterations = localCount >> positions.count
-        for k in 0..<iterations {
-            var i = k
-            for p in positions { i = ((i >> p) << (p + 1)) | (i & ((1 << p) - 1)) }
-            let i0 = i | controlMask
-            Kernels.pair(a, i0, i0 | stride, m)
+        let stride = 1 << target
+        positions.withUnsafeBufferPointer { ps in
+            team.forEach(localCount >> positions.count) { range in
+                for k in range {
+                    let i0 = insertingZeroBits(k, at: ps) | controlMask
+                    Kernels.pair(a, i0, i0 | stride, m)
+                }
+            }
         }
     }
 
@@ -125,6 +134,27 @@ final class DistributedState<T: AmplitudeScalar> {
                 let own = amplitudes[start + j]
                 amplitudes[start + j] = Kernels.mul(selfCoeff, own) + Kernels.mul(otherCoeff, exchangeBuffer[j])
             }
+        }
+    }
+
+    /// Swaps local qubit `local` with rank-index qubit `global`: this rank keeps the half of its
+    /// slice whose bit `local` equals its own bit of `global` and trades the other half with the
+    /// partner rank (half a slice each way, in bounded chunks).
+    func swapQubits(local: Int, global: Int) {
+        let partner = comm.rank ^ (1 << (global - localQubitCount))
+        let traded = rankBit(global) ? 0 : 1 << local   // bit `local` of the traded half
+        let half = localCount / 2
+        let bytesPerAmplitude = MemoryLayout<SIMD2<T>>.stride
+        let a = amplitudes, send = sendBuffer, receive = exchangeBuffer
+        let lowMask = (1 << local) - 1
+        @inline(__always) func index(_ h: Int) -> Int { ((h >> local) << (local + 1)) | (h & lowMask) | traded }
+        for start in Swift.stride(from: 0, to: half, by: chunkCount) {
+            let count = min(chunkCount, half - start)
+            team.forEach(count) { range in for j in range { send[j] = a[index(start &+ j)] } }
+            comm.sendrecv(UnsafeRawBufferPointer(start: send, count: count * bytesPerAmplitude),
+                          into: UnsafeMutableRawBufferPointer(start: receive, count: count * bytesPerAmplitude), partner: partner)
+            bytesSent &+= UInt64(count * bytesPerAmplitude)
+            team.forEach(count) { range in for j in range { a[index(start &+ j)] = receive[j] } }
         }
     }
 
@@ -253,41 +283,30 @@ enum Kernels {
         a[i1] = mul(m.m10, x) + mul(m.m11, y)
     }
 
-    /// A dense 2×2 on every pair (i, i + stride) of the slice.
-    static func dense<T: AmplitudeScalar>(_ a: UnsafeMutablePointer<SIMD2<T>>, count: Int, stride: Int, _ m: KernelMatrix<T>) {
-        if stride == 1 {
-            var i = 0
-            while i < count { pair(a, i, i &+ 1, m); i &+= 2 }
-            return
-        }
-        // Two neighbouring amplitudes per SIMD4 vector (re0, im0, re1, im1): c·v = re(c)·v + im(c)·(−im, re, …).
+    /// A dense 2×2 on pairs (i, i + 2^target), target ≥ 1, two neighbouring amplitudes per SIMD4
+    /// (re0, im0, re1, im1): c·v = re(c)·v + im(c)·(−im, re, …). `vectorPairs` counts SIMD4 pairs.
+    static func dense<T: AmplitudeScalar>(_ a: UnsafeMutablePointer<SIMD2<T>>, vectorPairs: Range<Int>, target: Int, _ m: KernelMatrix<T>) {
         let w = UnsafeMutableRawPointer(a).assumingMemoryBound(to: SIMD4<T>.self)
         let c = DenseCoefficients(m)
-        let halfStride = stride / 2
-        var base = 0
-        let vectors = count / 2
-        while base < vectors {
-            let lower = w + base, upper = w + base + halfStride
-            for k in 0..<halfStride {
-                let x = lower[k], y = upper[k]
-                let xs = x[SIMD4(1, 0, 3, 2)], ys = y[SIMD4(1, 0, 3, 2)]
-                lower[k] = c.r00 * x + c.i00 * xs + c.r01 * y + c.i01 * ys
-                upper[k] = c.r10 * x + c.i10 * xs + c.r11 * y + c.i11 * ys
-            }
-            base &+= stride
+        let shift = target - 1, halfStride = 1 << shift
+        for j in vectorPairs {
+            let lower = w + (((j &>> shift) &<< target) | (j & (halfStride &- 1))), upper = lower + halfStride
+            let x = lower.pointee, y = upper.pointee
+            let xs = x[SIMD4(1, 0, 3, 2)], ys = y[SIMD4(1, 0, 3, 2)]
+            lower.pointee = c.r00 * x + c.i00 * xs + c.r01 * y + c.i01 * ys
+            upper.pointee = c.r10 * x + c.i10 * xs + c.r11 * y + c.i11 * ys
         }
     }
 
-    static func diagonal<T: AmplitudeScalar>(_ a: UnsafeMutablePointer<SIMD2<T>>, count: Int, stride: Int, _ m: KernelMatrix<T>) {
+    /// diag(d0, d1) on pairs (i, i + 2^target); the lower half is left alone when d0 = 1.
+    static func diagonal<T: AmplitudeScalar>(_ a: UnsafeMutablePointer<SIMD2<T>>, pairs: Range<Int>, target: Int, _ m: KernelMatrix<T>) {
         let d0 = m.m00, d1 = m.m11
         let scaleLower = d0 != SIMD2(1, 0)
-        var base = 0
-        while base < count {
-            if scaleLower {
-                for i in base..<(base + stride) { a[i] = mul(d0, a[i]) }
-            }
-            for i in (base + stride)..<(base + 2 * stride) { a[i] = mul(d1, a[i]) }
-            base &+= 2 &* stride
+        let stride = 1 << target
+        for p in pairs {
+            let i0 = ((p &>> target) &<< (target &+ 1)) | (p & (stride &- 1))
+            if scaleLower { a[i0] = mul(d0, a[i0]) }
+            a[i0 | stride] = mul(d1, a[i0 | stride])
         }
     }
 }

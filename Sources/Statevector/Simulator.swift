@@ -30,6 +30,9 @@ public struct SimulationResult: Sendable {
     public var expectations: [(label: String, value: Double)]
     /// Bytes this rank sent to partner ranks.
     public var bytesSent: UInt64
+    /// What this rank would send exchanging its whole slice once per non-diagonal gate on a
+    /// rank-index qubit (no qubit remapping): the baseline the planner is measured against.
+    public var baselineBytesSent: UInt64
     /// Mid-circuit measurement/reset/condition forced one full simulation per shot.
     public var trajectories: Int
 }
@@ -41,6 +44,18 @@ public final class Simulator {
     let comm: Communicator
     /// Gate fusion limits; nil runs every gate on its own (for comparison and tests).
     public var fusion: FusionLimits? = FusionLimits()
+    /// Threads inside this rank (results are identical for any count).
+    public var threads: Int = 1 { didSet { updateTeam() } }
+    /// Fewest work items per thread; tests lower it to split even tiny states.
+    var threadGrain = 1 << 12 { didSet { updateTeam() } }
+
+    private func updateTeam() {
+        let team = ThreadTeam(threads: threads, minimumItemsPerThread: threadGrain)
+        switch storage {
+        case .double(let s): s.team = team
+        case .single(let s): s.team = team
+        }
+    }
     private enum Storage { case double(DistributedState<Double>), single(DistributedState<Float>) }
     private let storage: Storage
 
@@ -141,27 +156,44 @@ public final class Simulator {
             }
         }
         let expectations = options.observables.map { (label: $0.label, value: state.expectation($0)) }
+        let globalGates = (plan.isSampleable ? plan.unitaryPart : circuit.instructions).filter {
+            guard case .unitary(let target, _, let m) = $0.operation else { return false }
+            return target >= state.localQubitCount && !m.isDiagonal
+        }.count
+        let slice = UInt64(state.localCount * MemoryLayout<SIMD2<T>>.stride)
         return SimulationResult(counts: options.shots > 0 ? gatherCounts(counts) : nil,
                                 expectations: expectations, bytesSent: state.bytesSent,
+                                baselineBytesSent: UInt64(globalGates * max(trajectories, 1)) * slice,
                                 trajectories: trajectories)
     }
 
     private func execute<T>(_ instructions: [Instruction], on state: DistributedState<T>,
                             classical: UnsafeMutablePointer<UInt64>?, rng: UnsafeMutablePointer<SplitMix64>?,
                             progress: ((Int, Int) -> Void)?) {
-        let fused = fusion.map { GateFusion(localQubits: state.localQubitCount, maxDenseQubits: $0.maxDenseQubits,
-                                            maxDiagonalQubits: $0.maxDiagonalQubits).fuse(instructions) }
-            ?? instructions.map { .instruction($0) }
-        for (k, operation) in fused.enumerated() {
-            progress?(k, fused.count)
-            switch operation {
-            case .dense(let qubits, let matrix): state.applyDense(qubits: qubits, matrix: matrix)
-            case .diagonal(let qubits, let phases): state.applyDiagonal(qubits: qubits, phases: phases)
-            case .instruction(let instruction):
-                execute(instruction, on: state, classical: classical, rng: rng)
+        let mapping = QubitMapping(qubits: qubits, localQubits: state.localQubitCount, boundaryInterval: 256)
+        let fusion = fusion.map { GateFusion(localQubits: state.localQubitCount, maxDenseQubits: $0.maxDenseQubits,
+                                             maxDiagonalQubits: $0.maxDiagonalQubits) }
+        progress?(0, instructions.count)
+        for step in mapping.plan(instructions) {
+            switch step {
+            case .swap(let local, let global):
+                state.swapQubits(local: local, global: global)
+            case .boundary(let done, _):
+                progress?(done, instructions.count)
+            case .instructions(let physical):
+                for operation in fusion?.fuse(physical) ?? physical.map({ .instruction($0) }) {
+                    switch operation {
+                    case .dense(let qubits, let matrix): state.applyDense(qubits: qubits, matrix: matrix)
+                    case .diagonal(let qubits, let phases): state.applyDiagonal(qubits: qubits, phases: phases)
+                    case .permutation(let qubits, let sources, let factors):
+                        state.applyPermutation(qubits: qubits, sources: sources, factors: factors)
+                    case .instruction(let instruction):
+                        execute(instruction, on: state, classical: classical, rng: rng)
+                    }
+                }
             }
         }
-        progress?(fused.count, fused.count)
+        progress?(instructions.count, instructions.count)
     }
 
     private func execute<T>(_ instruction: Instruction, on state: DistributedState<T>,
@@ -182,7 +214,7 @@ public final class Simulator {
         case .reset(let qubit):
             guard let rng else { return }
             if state.measure(qubit: qubit, draw: rng.pointee.nextUnit()) == 1 {
-                state.apply(target: qubit, controls: [], matrix: Matrix2(.zero, .one, .one, .zero))
+                state.apply(target: qubit, controls: [], matrix: .pauliX)
             }
         case .barrier:
             break

@@ -42,6 +42,9 @@ struct StatevectorCommand: ParsableCommand {
     @Option(name: .customLong("max-fused"), help: "Largest fused gate in qubits (dense blocks; diagonal blocks up to 8); 0 turns fusion off.")
     var maxFused: Int = 3
 
+    @Option(help: "Threads per rank (default: QFORGE_THREADS, OMP_NUM_THREADS, SLURM_CPUS_PER_TASK, else 1). Results are identical for any count.")
+    var threads: Int = defaultThreadsPerRank()
+
     @Flag(name: .customLong("no-state"), help: "Do not write /state/amplitudes (large states).")
     var noState = false
 
@@ -54,6 +57,7 @@ struct StatevectorCommand: ParsableCommand {
     func validate() throws {
         guard shots >= 0 else { throw ValidationError("--shots must be ≥ 0") }
         guard (0...6).contains(maxFused) else { throw ValidationError("--max-fused must be between 0 and 6") }
+        guard threads >= 1 else { throw ValidationError("--threads must be ≥ 1") }
     }
 
     func run() throws {
@@ -61,7 +65,7 @@ struct StatevectorCommand: ParsableCommand {
             circuit: circuit,
             output: output ?? "results/" + ((circuit as NSString).lastPathComponent as NSString).deletingPathExtension + ".h5",
             shots: shots, seed: seed, observables: observables, precision: precision, writeState: !noState,
-            maxFused: maxFused)
+            maxFused: maxFused, threads: threads)
         job.catalog = catalog
         try job.run(config: CommandLine.arguments.joined(separator: " "), quiet: quiet)
     }
@@ -80,6 +84,7 @@ struct StatevectorJob {
     var catalog: CatalogOptions?
     /// Largest dense fused block in qubits; 0: no fusion.
     var maxFused = 3
+    var threads = defaultThreadsPerRank()
 
     /// Parses, simulates and writes the result file; `config` is stored as the root attribute.
     func execute(config: String, quiet: Bool, recording: RunRecording) throws {
@@ -94,6 +99,7 @@ struct StatevectorJob {
             try Simulator(qubits: program.qubitCount, precision: precision, comm: comm)
         }
         simulator.fusion = maxFused > 0 ? FusionLimits(maxDenseQubits: maxFused) : nil
+        simulator.threads = threads
         var runID = comm.isRoot ? recording.runID : ""
         runID = comm.broadcast(runID, root: 0)
 
@@ -145,7 +151,7 @@ struct StatevectorJob {
         let gates = program.instructions.count
         recording.resultPath = outputPath
         recording.metrics = ["qubits": Double(program.qubitCount), "gates": Double(gates), "shots": Double(shots)]
-        print("qforge sv: \(program.qubitCount) qubits, \(gates) operations, \(comm.size) rank\(comm.size == 1 ? "" : "s"), \(precision) precision")
+        print("qforge sv: \(program.qubitCount) qubits, \(gates) operations, \(comm.size) rank\(comm.size == 1 ? "" : "s") × \(threads) thread\(threads == 1 ? "" : "s"), \(precision) precision")
         print(String(format: "  simulation %.3f s (%.0f operations/s), wall %.3f s", simulationSeconds,
                      Double(gates) / max(simulationSeconds, 1e-9), wall))
         if comm.size > 1 {

@@ -14,9 +14,14 @@ final class FusionTests: XCTestCase {
             let target = random.int(n)
             let controls = Array((0..<n).filter { $0 != target }.shuffled(using: &random).prefix(random.int(3)))
             var m = random.unitary()
-            if random.int(2) == 0 {  // many diagonal gates, as in QFTs
+            switch random.int(4) {
+            case 0, 1:  // many diagonal gates, as in QFTs
                 m.m01 = .zero; m.m10 = .zero
                 m.m00 = m.m00 / Complex(m.m00.length); m.m11 = m.m11 / Complex(m.m11.length)
+            case 2:  // X / CX / CCX with a phase: blocks of these are permutations (monomial kernel)
+                m = Matrix2(.zero, random.int(2) == 0 ? .one : Complex(0, 1), .one, .zero)
+            default:
+                break
             }
             return Instruction(.unitary(target: target, controls: controls, matrix: m), location: here)
         }
@@ -24,19 +29,21 @@ final class FusionTests: XCTestCase {
 
     func testFusedExecutionMatchesDenseReference() throws {
         var random = TestRandom(state: 2024)
-        let n = 6
-        for trial in 0..<3 {
+        let n = 7
+        for trial in 0..<4 {
             let instructions = randomCircuit(qubits: n, gates: 80, random: &random)
             var reference = DenseReference(amplitudes: [.one] + [Complex<Double>](repeating: .zero, count: (1 << n) - 1))
             for case .unitary(let t, let c, let m) in instructions.map(\.operation) { reference.apply(target: t, controls: c, m) }
             let circuit = Circuit(qubitCount: n, clbitCount: 0, qregs: [], cregs: [], instructions: instructions, sourceGateCount: instructions.count)
             for limits in [nil, FusionLimits(maxDenseQubits: 1, maxDiagonalQubits: 2),
                            FusionLimits(maxDenseQubits: 2), FusionLimits(maxDenseQubits: 3), FusionLimits(maxDenseQubits: 4, maxDiagonalQubits: 6)] {
-                for ranks in [1, 2, 4] {
+                for (ranks, threads) in [(1, 1), (1, 3), (2, 2), (4, 1)] {
                     let result = Locked([Complex<Double>](repeating: .zero, count: 1 << n))
                     InProcessWorld(size: ranks).run { comm in
                         let simulator = try! Simulator(qubits: n, precision: .double, comm: comm)
                         simulator.fusion = limits
+                        simulator.threadGrain = 1
+                        simulator.threads = threads
                         _ = try! simulator.run(circuit, options: SimulationOptions())
                         simulator.withLocalAmplitudes { local in
                             guard case .double(let a) = local else { return }
@@ -45,7 +52,7 @@ final class FusionTests: XCTestCase {
                         }
                     }
                     let worst = zip(result.value, reference.state).map { ($0 - $1).length }.max()!
-                    XCTAssertLessThan(worst, 1e-12, "trial \(trial) ranks \(ranks) limits \(String(describing: limits))")
+                    XCTAssertLessThan(worst, 1e-12, "trial \(trial) ranks \(ranks) threads \(threads) limits \(String(describing: limits))")
                 }
             }
         }
