@@ -1,0 +1,57 @@
+#!/bin/bash
+# Runs one QForge job file under mpirun, inside a Slurm job or on its own, and handles preemption:
+# SIGUSR1/SIGTERM are forwarded to the ranks (mpirun passes SIGUSR1 on), the engine writes
+# <output>.checkpoint at its next safe point and exits 75; under Slurm this script then requeues
+# the job, and the requeued run (same job id, same output name) continues from the checkpoint.
+#
+#   jobs/qforge-job.sh JOB.toml [OUTPUT] [-- extra qforge run options]
+#   RANKS=4 jobs/qforge-job.sh configs/md-argon-nvt.toml results/argon.h5md
+#
+# Environment: QFORGE_BIN (else qforge on PATH, else .build/release/qforge), RANKS (default
+# $SLURM_NTASKS, else 1), QFORGE_REQUEUE=0 to exit 75 instead of requeueing.
+# The sbatch scripts in jobs/ call it from the submit directory (the repository root).
+set -uo pipefail
+
+JOB=${1:?usage: jobs/qforge-job.sh JOB.toml [OUTPUT] [-- qforge run options]}
+shift
+OUTPUT=""
+if [ $# -gt 0 ] && [ "$1" != "--" ]; then OUTPUT=$1; shift; fi
+[ "${1:-}" = "--" ] && shift
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+if [ -n "${QFORGE_BIN:-}" ]; then QFORGE=$QFORGE_BIN
+elif command -v qforge >/dev/null 2>&1; then QFORGE=$(command -v qforge)
+else QFORGE=$ROOT/.build/release/qforge
+fi
+[ -x "$QFORGE" ] || { echo "qforge-job: no qforge binary at '$QFORGE' (build it: swift build -c release, or set QFORGE_BIN)" >&2; exit 2; }
+
+RANKS=${RANKS:-${SLURM_NTASKS:-1}}
+args=(run "$JOB" --quiet)
+[ -n "$OUTPUT" ] && args+=(-o "$OUTPUT")
+args+=("$@")
+
+echo "qforge-job: $(date -u +%FT%TZ) ${SLURM_JOB_ID:+slurm job $SLURM_JOB_ID${SLURM_ARRAY_TASK_ID:+ task $SLURM_ARRAY_TASK_ID} }attempt $(( ${SLURM_RESTART_COUNT:-0} + 1 )): $RANKS rank(s), qforge ${args[*]}"
+
+# mpirun in the background so that this shell can receive the signal and pass it on as SIGUSR1
+# (mpirun itself would end the job on SIGTERM instead of forwarding it).
+"$ROOT/scripts/mpirun" -np "$RANKS" "$QFORGE" "${args[@]}" &
+pid=$!
+forward() { echo "qforge-job: received $1, asking qforge to checkpoint"; kill -USR1 "$pid" 2>/dev/null; }
+trap 'forward USR1' USR1
+trap 'forward TERM' TERM
+# `wait` returns early when a trapped signal arrives; wait again until mpirun has really ended.
+while :; do
+    wait "$pid"; status=$?
+    kill -0 "$pid" 2>/dev/null || break
+done
+trap - USR1 TERM
+
+if [ "$status" -eq 75 ]; then
+    if [ -n "${SLURM_JOB_ID:-}" ] && [ "${QFORGE_REQUEUE:-1}" != 0 ]; then
+        echo "qforge-job: checkpoint written; requeueing job $SLURM_JOB_ID"
+        # The requeued job keeps its id, so it finds the same output name and the checkpoint.
+        scontrol requeue "$SLURM_JOB_ID"
+    fi
+    exit 75
+fi
+exit "$status"
