@@ -72,6 +72,10 @@ public struct RunRecord: Codable, Sendable, Equatable {
         for (name, value) in [("app", app), ("app_version", appVersion), ("kind", kind), ("account", account), ("user", user)] {
             guard !value.isEmpty, value.utf8.count <= 200 else { throw bad("'\(name)' must be 1–200 bytes") }
         }
+        // PostgreSQL text cannot hold NUL; refuse it on every backend alike.
+        let texts = [app, appVersion, kind, account, user, launcher, host, slurmJobId, slurmArrayJobId, slurmArrayTaskId,
+                     partition, resultPath, command].compactMap { $0 } + Array(metrics.keys)
+        if texts.contains(where: { $0.utf8.contains(0) }) { throw bad("text fields must not contain NUL characters") }
         guard (1...1_000_000).contains(ranks), (1...100_000).contains(threads), (1...1_000_000).contains(nodes) else {
             throw bad("ranks, threads and nodes must be positive")
         }

@@ -3,19 +3,21 @@ import Foundation
 import FoundationNetworking
 #endif
 
-/// Where runs are recorded: `off`, a SQLite file, or a catalog server (`http(s)://…`).
+/// Where runs are recorded: `off`, a SQLite file, a PostgreSQL database, or a catalog server.
 public enum CatalogTarget: Sendable, Equatable {
     case off
     case sqlite(path: String)
+    case postgres(url: String)
     case http(url: URL)
 
     public static let defaultPath = "results/catalog.sqlite"
 
-    /// `off`/`none`, an `http(s)://` URL, or a file path (`sqlite:` prefix optional).
+    /// `off`/`none`, an `http(s)://` URL, a `postgres(ql)://` URL, or a file path (`sqlite:` prefix optional).
     public static func parse(_ text: String) -> CatalogTarget {
         let t = text.trimmingCharacters(in: .whitespaces)
         if t.isEmpty || t == "off" || t == "none" { return .off }
         if t.hasPrefix("http://") || t.hasPrefix("https://"), let url = URL(string: t) { return .http(url: url) }
+        if PostgresStore.isURL(t) { return .postgres(url: t) }
         if t.hasPrefix("sqlite:") { return .sqlite(path: String(t.dropFirst(7))) }
         return .sqlite(path: t)
     }
@@ -29,7 +31,7 @@ public final class RunRecorder: @unchecked Sendable {
     public let spoolDirectory: String
     let apiKey: String?
     let timeout: TimeInterval
-    private var opened: SQLiteStore?
+    private var opened: SQLCatalogStore?
     public let actor: String
 
     public init(target: CatalogTarget, spoolDirectory: String, apiKey: String? = nil, timeout: TimeInterval = 3, actor: String = "engine") {
@@ -40,11 +42,14 @@ public final class RunRecorder: @unchecked Sendable {
         self.actor = actor
     }
 
-    /// The SQLite store (opened once), or nil for other targets.
-    public func sqliteStore() throws -> SQLiteStore? {
-        guard case .sqlite(let path) = target else { return nil }
+    /// The SQLite or PostgreSQL store (opened once), or nil for other targets.
+    public func directStore() throws -> SQLCatalogStore? {
         if let opened { return opened }
-        opened = try SQLiteStore(path: path, busyTimeout: 10)
+        switch target {
+        case .sqlite(let path): opened = try SQLiteStore(path: path, busyTimeout: 10)
+        case .postgres(let url): opened = try PostgresStore(url: url)
+        case .off, .http: return nil
+        }
         return opened
     }
 
@@ -67,8 +72,8 @@ public final class RunRecorder: @unchecked Sendable {
     func deliver(_ run: RunRecord) throws {
         switch target {
         case .off: return
-        case .sqlite:
-            guard let store = try sqliteStore() else { return }
+        case .sqlite, .postgres:
+            guard let store = try directStore() else { return }
             try store.upsertRun(run, actor: actor)
         case .http(let url):
             let body = try CatalogJSON.encoder().encode(run)
@@ -164,8 +169,8 @@ public final class RunRecorder: @unchecked Sendable {
     public func budgetInfo(account: String, partition: String?) throws -> (Account?, Rate?) {
         switch target {
         case .off: return (nil, nil)
-        case .sqlite:
-            let store = try sqliteStore()!
+        case .sqlite, .postgres:
+            let store = try directStore()!
             return (try store.account(account), try store.rate(partition: partition, at: Date()))
         case .http(let url):
             let decoder = CatalogJSON.decoder()

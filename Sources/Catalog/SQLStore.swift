@@ -137,11 +137,16 @@ public class SQLCatalogStore: CatalogStore, @unchecked Sendable {
     }
 
     public func run(id: String) throws -> RunRecord? {
-        try database.read { try $0.queryOne(Self.selectRun + " WHERE r.id = ?", id).map(Self.decodeRun) }
+        guard RunRecord.isValidID(id) else { return nil }  // never stored, so never found
+        return try database.read { try $0.queryOne(Self.selectRun + " WHERE r.id = ?", id).map(Self.decodeRun) }
     }
 
     public func runs(_ filter: RunFilter) throws -> Page<RunRecord> {
         guard (1...1000).contains(filter.limit) else { throw CatalogError.invalid("'limit' must be 1–1000") }
+        // Text with NUL is never stored (and PostgreSQL cannot even compare it): it matches nothing.
+        if ([filter.app, filter.user].compactMap { $0 } + (filter.accounts ?? [])).contains(where: { $0.utf8.contains(0) }) {
+            return Page(items: [], nextCursor: nil)
+        }
         var clauses: [String] = []
         var args: [SQLValue] = []
         if let accounts = filter.accounts {
@@ -203,7 +208,8 @@ public class SQLCatalogStore: CatalogStore, @unchecked Sendable {
 
     // MARK: Accounts
 
-    public func accounts(names: [String]?) throws -> [Account] {
+    public func accounts(names requested: [String]?) throws -> [Account] {
+        let names = requested?.filter { !$0.utf8.contains(0) }  // NUL is never stored
         if let names, names.isEmpty { return [] }
         // CAST: PostgreSQL sums BIGINT into NUMERIC.
         var sql = """
@@ -297,7 +303,7 @@ public class SQLCatalogStore: CatalogStore, @unchecked Sendable {
 
     static func invoice(_ s: any SQLSession, account: String, period: String) throws -> Invoice {
         guard let month = Timestamp.month(period) else { throw CatalogError.invalid("period must be YYYY-MM") }
-        guard let acct = try s.queryOne("SELECT currency FROM accounts WHERE name = ?", account) else {
+        guard !account.utf8.contains(0), let acct = try s.queryOne("SELECT currency FROM accounts WHERE name = ?", account) else {
             throw CatalogError.notFound("no account '\(account)'")
         }
         func line(_ row: SQLRow, amount: String) -> InvoiceLine {

@@ -80,7 +80,7 @@ public enum KeyToken {
     public static func prefix(of token: String) -> String? {
         let parts = token.split(separator: "_", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0] == "qfk", parts[1].count == 8, parts[2].count == 64,
-              token.utf8.allSatisfy({ $0 < 128 }) else { return nil }
+              token.utf8.allSatisfy({ $0 > 32 && $0 < 128 }) else { return nil }
         return String(parts[1])
     }
 

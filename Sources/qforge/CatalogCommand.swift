@@ -34,19 +34,31 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
 
 /// The store a catalog command works on.
 struct StoreOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Catalog SQLite file. Default: $QFORGE_CATALOG (when a path), else results/catalog.sqlite.", valueName: "path"))
+    @Option(help: ArgumentHelp(
+        "Catalog: a SQLite file or a postgres://user@host[:port]/database URL.",
+        discussion: "Default: $QFORGE_CATALOG (when a path or postgres:// URL), else results/catalog.sqlite.", valueName: "path|url"))
     var db: String?
 
     var path: String {
         if let db { return db }
-        if case .sqlite(let p) = CatalogTarget.parse(ProcessInfo.processInfo.environment["QFORGE_CATALOG"] ?? "") { return p }
-        return CatalogTarget.defaultPath
+        switch CatalogTarget.parse(ProcessInfo.processInfo.environment["QFORGE_CATALOG"] ?? "") {
+        case .sqlite(let p): return p
+        case .postgres(let url): return url
+        default: return CatalogTarget.defaultPath
+        }
     }
 
-    /// `durable`: fsync each commit (the server, where group commit makes that cheap).
-    func open(durable: Bool = false) throws -> SQLiteStore {
-        do { return try SQLiteStore(path: path, durable: durable) } catch {
-            throw RuntimeError("cannot open catalog \(path): \(error)")
+    /// `durable`: fsync each SQLite commit (the server, where group commit makes that cheap;
+    /// PostgreSQL commits are durable anyway).
+    func open(durable: Bool = false) throws -> SQLCatalogStore {
+        do {
+            if case .postgres(let url) = CatalogTarget.parse(path) { return try PostgresStore(url: url) }
+            return try SQLiteStore(path: path, durable: durable)
+        } catch let e as CatalogError {
+            if case .invalid(let m) = e { throw InputError(m) }
+            throw RuntimeError("cannot open catalog \(CatalogDisplay.redacted(path)): \(e)")
+        } catch {
+            throw RuntimeError("cannot open catalog \(CatalogDisplay.redacted(path)): \(error)")
         }
     }
 }
@@ -347,7 +359,7 @@ struct CatalogServe: ParsableCommand {
         let done = DispatchSemaphore(value: 0)
         final class Outcome: @unchecked Sendable { var error: Error? }
         let outcome = Outcome()
-        let host = self.host, port = self.port, path = store.path
+        let host = self.host, port = self.port, path = CatalogDisplay.redacted(store.path)
         Task {
             do {
                 try await CatalogService.serve(store: db, host: host, port: port) { bound in
@@ -366,7 +378,7 @@ struct CatalogSync: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sync", abstract: "Deliver spooled run records (written while the catalog was unreachable).",
         discussion: "Example: QFORGE_API_KEY=… qforge catalog sync --catalog http://catalog:8080")
-    @Option(help: "Catalog: SQLite file or http(s) URL. Default: $QFORGE_CATALOG, else results/catalog.sqlite.") var catalog: String?
+    @Option(help: "Catalog: SQLite file, postgres:// or http(s):// URL. Default: $QFORGE_CATALOG, else results/catalog.sqlite.") var catalog: String?
     @Option(help: "Spool folder. Default: $QFORGE_SPOOL, else results/.catalog-spool.") var spool: String?
 
     func run() throws {

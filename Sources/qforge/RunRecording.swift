@@ -6,7 +6,7 @@ import Foundation
 /// Options shared by the run commands (`qforge sv`, `qforge run`) for the run catalog.
 struct CatalogOptions: ParsableArguments {
     @Option(name: .customLong("catalog"), help: ArgumentHelp(
-        "Record the run in a SQLite file, an http(s):// catalog server, or 'off'.",
+        "Record the run in a SQLite file, a postgres:// database, an http(s):// catalog server, or 'off'.",
         discussion: "Default: $QFORGE_CATALOG, else results/catalog.sqlite. A server needs $QFORGE_API_KEY (a recorder key).",
         valueName: "path|url"))
     var catalog: String?

@@ -1,8 +1,20 @@
 @testable import Catalog
 import XCTest
 
+/// Every test but the first runs against each backend (`forEachBackend`): SQLite, PostgreSQL.
 final class StoreTests: XCTestCase {
-    func fileStore() throws -> SQLiteStore { try SQLiteStore(path: tempDir() + "/catalog.sqlite") }
+    func testPostgresMigrations() throws {
+        guard let catalog = try Backends.postgres() else { return }
+        let store = try XCTUnwrap(catalog.store as? PostgresStore)
+        XCTAssertEqual(try store.appliedMigrations(), ["v1-initial", "v2-runs-by-user-and-slurm-job"])
+        XCTAssertEqual(try (catalog.open() as? PostgresStore)?.appliedMigrations().count, 2)  // nothing applied twice
+        XCTAssertThrowsError(try PostgresStore(url: "postgres://nobody@127.0.0.1:1/none")) {
+            guard case .unavailable = $0 as? CatalogError else { return XCTFail("\($0)") }
+        }
+        XCTAssertThrowsError(try PostgresStore(url: "postgres://127.0.0.1/db")) { XCTAssertEqual($0 as? CatalogError, .invalid("bad PostgreSQL URL (no user); expected postgres://user[:password]@host[:port]/database")) }
+        XCTAssertEqual(CatalogDisplay.redacted("postgres://u:secret@h:5/db"), "postgres://u:***@h:5/db")
+        XCTAssertEqual(Placeholders.numbered("SELECT '?', \"a?\" FROM t WHERE x = ? AND y IN (?, ?)"), "SELECT '?', \"a?\" FROM t WHERE x = $1 AND y IN ($2, $3)")
+    }
 
     func testMigrationsAndWAL() throws {
         let path = tempDir() + "/catalog.sqlite"
@@ -13,8 +25,8 @@ final class StoreTests: XCTestCase {
         XCTAssertEqual(try SQLiteStore(path: path).appliedMigrations().count, 2)
     }
 
-    func testUpsertIsIdempotentAndTerminalWins() throws {
-        let store = try fileStore()
+    func testUpsertIsIdempotentAndTerminalWins() throws { try forEachBackend { c in
+        let store = c.store
         var start = makeRun("run-1", state: .running)
         try store.upsertRun(start, actor: "t")
         let end = makeRun("run-1")
@@ -32,10 +44,10 @@ final class StoreTests: XCTestCase {
         XCTAssertEqual(got.metrics["qubits"], 20)
         XCTAssertEqual(try store.apps().map(\.name), ["qforge-statevector"])
         XCTAssertEqual(try store.account("chem")?.currency, "EUR")
-    }
+    } }
 
-    func testChargedAtRateValidAtStart() throws {
-        let store = try fileStore()
+    func testChargedAtRateValidAtStart() throws { try forEachBackend { c in
+        let store = c.store
         _ = try store.addRate(Rate(coreHourMicros: 10_000, validFrom: date("2026-01-01"), validTo: date("2026-11-15")), actor: "t")
         _ = try store.addRate(Rate(coreHourMicros: 30_000, validFrom: date("2026-11-15")), actor: "t")
         _ = try store.addRate(Rate(partition: "gpu", coreHourMicros: 100_000, nodeHourMicros: 2_000_000, validFrom: date("2026-01-01")), actor: "t")
@@ -49,10 +61,10 @@ final class StoreTests: XCTestCase {
         XCTAssertNil(try store.run(id: "c")?.estimatedCostCents)
         try store.upsertRun(makeRun("d", start: "2025-06-01T00:00:00Z"), actor: "t")  // no rate then
         XCTAssertNil(try store.run(id: "d")?.costCents)
-    }
+    } }
 
-    func testUsageBudgetAndInvoiceFreeze() throws {
-        let store = try fileStore()
+    func testUsageBudgetAndInvoiceFreeze() throws { try forEachBackend { c in
+        let store = c.store
         _ = try store.putAccount(Account(name: "chem", currency: "EUR", budgetCents: 100), actor: "admin")
         _ = try store.addRate(Rate(coreHourMicros: 15_000, validFrom: date("2026-01-01")), actor: "admin")
         // 3 runs of 1 core-hour each at 0.015: each rounds to 2 cents.
@@ -94,10 +106,10 @@ final class StoreTests: XCTestCase {
             """)
         XCTAssertThrowsError(try store.invoice(account: "chem", period: "2026-13"))
         XCTAssertThrowsError(try store.invoice(account: "nobody", period: "2026-11")) { XCTAssertEqual($0 as? CatalogError, .notFound("no account 'nobody'")) }
-    }
+    } }
 
-    func testAuditIsAppendOnly() throws {
-        let store = try fileStore()
+    func testAuditIsAppendOnly() throws { try forEachBackend { c in
+        let store = c.store
         _ = try store.putAccount(Account(name: "chem"), actor: "admin")
         let (key, _) = try store.createKey(name: "ci", role: .recorder, accounts: ["chem"], actor: "admin")
         _ = try store.revokeKey(id: key.id, actor: "admin")
@@ -106,24 +118,25 @@ final class StoreTests: XCTestCase {
         XCTAssertThrowsError(try store.unsafeExecute("UPDATE audit SET actor = 'x'"))
         XCTAssertThrowsError(try store.unsafeExecute("DELETE FROM audit"))
         XCTAssertEqual(try store.audit(limit: 100, after: nil).count, 3)
-    }
+    } }
 
-    func testKeysHashedAndRevocable() throws {
-        let store = try fileStore()
+    func testKeysHashedAndRevocable() throws { try forEachBackend { c in
+        let store = c.store
         let (key, token) = try store.createKey(name: "ci", role: .reader, accounts: ["chem"], actor: "admin")
         XCTAssertTrue(token.hasPrefix("qfk_\(key.prefix)_"))
         XCTAssertEqual(try store.authenticate(token: token)?.id, key.id)
         XCTAssertNil(try store.authenticate(token: token + "x"))
         XCTAssertNil(try store.authenticate(token: String(token.dropLast()) + (token.last == "0" ? "1" : "0")))
         // Only the hash is stored.
-        XCTAssertFalse(try String(contentsOfFile: store.path!, encoding: .isoLatin1).contains(token))
+        if let path = (store as? SQLiteStore)?.path { XCTAssertFalse(try String(contentsOfFile: path, encoding: .isoLatin1).contains(token)) }
+        XCTAssertFalse(try store.keys().contains { "\($0)".contains(token) })
         _ = try store.revokeKey(id: key.id, actor: "admin")
         XCTAssertNil(try store.authenticate(token: token))
         XCTAssertThrowsError(try store.createKey(name: "r", role: .recorder, accounts: [], actor: "admin"))
-    }
+    } }
 
-    func testFiltersPaginationAndInjection() throws {
-        let store = try SQLiteStore()
+    func testFiltersPaginationAndInjection() throws { try forEachBackend { c in
+        let store = c.store
         for i in 0..<25 {
             try store.upsertRun(makeRun(String(format: "r%02d", i), account: i % 2 == 0 ? "chem" : "phys",
                                         start: String(format: "2026-11-%02dT10:00:00Z", i + 1), state: i % 5 == 0 ? .failed : .completed), actor: "t")
@@ -148,10 +161,12 @@ final class StoreTests: XCTestCase {
         }
         XCTAssertEqual(try store.runs(RunFilter(limit: 1000)).items.count, 25)
         XCTAssertThrowsError(try store.runs(RunFilter(limit: 0)))
-    }
+        // The tables are all still there.
+        XCTAssertEqual(try store.runs(RunFilter(limit: 1000)).items.count, 25)
+    } }
 
-    func testValidation() throws {
-        let store = try SQLiteStore()
+    func testValidation() throws { try forEachBackend { c in
+        let store = c.store
         var r = makeRun("ok")
         r.id = "../etc/passwd"
         XCTAssertThrowsError(try store.upsertRun(r, actor: "t"))
@@ -161,17 +176,41 @@ final class StoreTests: XCTestCase {
         XCTAssertThrowsError(try store.upsertRun(r, actor: "t"))
         XCTAssertThrowsError(try store.addRate(Rate(currency: "eur", coreHourMicros: 1, validFrom: date("2026-01-01")), actor: "t"))
         XCTAssertThrowsError(try store.putAccount(Account(name: "a b"), actor: "t"))
-    }
+    } }
 
-    /// 16 recorders (own connections, as separate processes would have) × 200 runs each,
-    /// recorded at start and end, against one SQLite file: nothing lost, nothing doubled.
-    func testConcurrentRecorders() throws {
-        let path = tempDir("concurrent") + "/catalog.sqlite"
-        _ = try SQLiteStore(path: path)
+    /// A key's account scope is checked inside the write, against the stored run's account.
+    func testScopedUpsertBatch() throws { try forEachBackend { c in
+        let store = c.store
+        try store.upsertRun(makeRun("phys-1", account: "phys"), actor: "t")
+        var bad = makeRun("x"); bad.ranks = 0
+        let results = try store.upsertRuns([
+            RunUpsert(run: makeRun("chem-1"), actor: "k", accounts: ["chem"]),
+            RunUpsert(run: makeRun("phys-1", account: "chem"), actor: "k", accounts: ["chem"]),  // another account's run
+            RunUpsert(run: makeRun("phys-2", account: "phys"), actor: "k", accounts: ["chem"]),
+            RunUpsert(run: bad, actor: "k", accounts: nil),
+            RunUpsert(run: makeRun("any-1", account: "bio"), actor: "admin", accounts: nil),
+        ])
+        XCTAssertEqual(try results[0].get().id, "chem-1")
+        XCTAssertEqual(results[1].failure, .forbidden("run 'phys-1' belongs to another account"))
+        XCTAssertEqual(results[2].failure, .forbidden("this key cannot record for account 'phys'"))
+        XCTAssertEqual(results[3].failure, .invalid("ranks, threads and nodes must be positive"))
+        XCTAssertEqual(try results[4].get().account, "bio")
+        XCTAssertEqual(try store.run(id: "phys-1")?.account, "phys")
+        XCTAssertNil(try store.run(id: "phys-2"))
+        XCTAssertEqual(try store.runs(RunFilter()).items.map(\.id).sorted(), ["any-1", "chem-1", "phys-1"])
+    } }
+
+    /// 16 recorders on 16 threads at once (own connections, as separate processes would have)
+    /// × 200 runs each, recorded at start and end, against one catalog: nothing lost, nothing doubled.
+    func testConcurrentRecorders() throws { try forEachBackend { c in
         let failures = Failures()
-        DispatchQueue.concurrentPerform(iterations: 16) { w in
+        let group = DispatchGroup()
+        for w in 0..<16 {
+            group.enter()
+            Thread {
+            defer { group.leave() }
             do {
-                let store = try SQLiteStore(path: path, busyTimeout: 30)
+                let store = try c.open()
                 for i in 0..<200 {
                     let id = "w\(w)-\(i)"
                     try store.upsertRun(makeRun(id, account: "acct\(w % 4)", state: .running), actor: "w\(w)")
@@ -179,9 +218,11 @@ final class StoreTests: XCTestCase {
                     if i % 50 == 0 { try store.upsertRun(makeRun(id, account: "acct\(w % 4)"), actor: "w\(w)") }  // retry
                 }
             } catch { failures.add("\(w): \(error)") }
+            }.start()
         }
+        group.wait()
         XCTAssertEqual(failures.all, [])
-        let store = try SQLiteStore(path: path)
+        let store = c.store
         let all = try store.runs(RunFilter(limit: 1000))
         var ids = all.items.map(\.id)
         var cursor = all.nextCursor
@@ -193,7 +234,12 @@ final class StoreTests: XCTestCase {
         XCTAssertEqual(ids.count, 3200)
         XCTAssertEqual(Set(ids).count, 3200)
         XCTAssertEqual(try store.runCounts(), [.completed: 3200])
-    }
+        XCTAssertEqual(try store.audit(limit: 1000, after: nil).count, 1000)
+    } }
+}
+
+extension Result {
+    var failure: Failure? { if case .failure(let e) = self { return e }; return nil }
 }
 
 final class Failures: @unchecked Sendable {
