@@ -41,6 +41,9 @@ let package = Package(
             "ForgeCore", "Circuits", .product(name: "Numerics", package: "swift-numerics"),
         ], swiftSettings: kernelSettings),
         .target(name: "Dynamics", dependencies: ["ForgeCore"], swiftSettings: kernelSettings),
+        .target(name: "Chemistry", dependencies: [
+            "ForgeCore", "Statevector", "Dynamics", "CBLAS", .product(name: "Numerics", package: "swift-numerics"),
+        ]),
         .target(name: "ResultsIO", dependencies: ["CHDF5", "ForgeCore"]),
         .target(name: "Catalog", dependencies: [
             "ForgeCore",
@@ -50,13 +53,14 @@ let package = Package(
         ]),
         .target(name: "MPIBackend", dependencies: ["CMPI", "ForgeCore"]),
         .executableTarget(name: "qforge", dependencies: [
-            "ForgeCore", "Circuits", "Statevector", "Dynamics", "ResultsIO", "MPIBackend", "Catalog",
+            "ForgeCore", "Circuits", "Statevector", "Dynamics", "ResultsIO", "MPIBackend", "Catalog", "Chemistry",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "ForgeCoreTests", dependencies: ["ForgeCore"]),
         .testTarget(name: "CircuitsTests", dependencies: ["Circuits"], exclude: ["Fixtures", "make_gate_matrices.py", "make_qiskit_fixtures.py"]),
         .testTarget(name: "StatevectorTests", dependencies: ["Statevector", "Circuits", "ForgeCore", "ForgeTesting"]),
         .testTarget(name: "ResultsIOTests", dependencies: ["ResultsIO", "ForgeCore", "ForgeTesting"]),
+        .testTarget(name: "ChemistryTests", dependencies: ["Chemistry", "Statevector", "ForgeCore", "ForgeTesting"], exclude: ["Fixtures"]),
         .testTarget(name: "DynamicsTests", dependencies: ["Dynamics", "ForgeCore", "ForgeTesting"], exclude: ["Fixtures"]),
         .testTarget(name: "CatalogTests", dependencies: [
             "Catalog", "ForgeCore",

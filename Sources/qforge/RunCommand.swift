@@ -50,14 +50,26 @@ struct RunCommand: ParsableCommand {
             try RunRecording.recorded(kind: "md", options: catalog, resultPath: try output ?? file.string("output") ?? "results/\(jobName).h5md") { _ in
                 try MDJob(file: file, output: output ?? file.string("output") ?? "results/\(jobName).h5md").run(config: file.text, quiet: quiet)
             }
+        case "vqe":
+            try RunRecording.recorded(kind: "vqe", options: catalog, resultPath: defaultOutput) { recording in
+                try VQEJob(file: file, output: defaultOutput).run(config: file.text, quiet: quiet, recording: recording)
+            }
+        case "bomd":
+            try RunRecording.recorded(kind: "bomd", options: catalog, resultPath: defaultOutput) { recording in
+                try BOMDJob(file: file, output: defaultOutput).run(config: file.text, quiet: quiet, recording: recording)
+            }
+        case "qmmm":
+            try RunRecording.recorded(kind: "qmmm", options: catalog, resultPath: defaultOutput) { recording in
+                try QMMMJob(file: file, output: defaultOutput).run(config: file.text, quiet: quiet, recording: recording)
+            }
         default:
-            throw file.error("unknown job kind '\(kind)' (known: statevector, md)", at: "kind")
+            throw file.error("unknown job kind '\(kind)' (known: statevector, md, vqe, bomd, qmmm)", at: "kind")
         }
     }
 }
 
 extension StatevectorJob {
-    static let keys: Set<String> = ["kind", "circuit", "output", "shots", "seed", "observables", "precision", "write_state"]
+    static let keys: Set<String> = ["kind", "circuit", "output", "shots", "seed", "observables", "precision", "write_state", "threads", "max_fused"]
 
     init(file: JobFile, output: String) throws {
         try file.checkKeys(allowed: Self.keys)

@@ -1,0 +1,96 @@
+// Restricted (closed-shell) Hartree–Fock with Löwdin orthogonalisation and DIIS (Pulay 1982).
+import Foundation
+
+public struct RHFResult: Sendable {
+    public let energy: Double
+    public let orbitalEnergies: [Double]
+    /// MO coefficients: C[μ·n + p] is AO μ's weight in MO p.
+    public let coefficients: [Double]
+    public let iterations: Int
+}
+
+public struct SCFError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+}
+
+public func restrictedHartreeFock(_ ao: AOIntegrals, nuclearRepulsion: Double, electrons: Int,
+                                  maxIterations: Int = 200, tolerance: Double = 1e-11) throws -> RHFResult {
+    let n = ao.count, occupied = electrons / 2
+    precondition(electrons % 2 == 0 && occupied <= n)
+    let h = ao.coreHamiltonian
+    // X = S^{-1/2}
+    let s = SymmetricEigen(ao.overlap, n: n)
+    guard s.values.min()! > 1e-10 else { throw SCFError(description: "the basis is linearly dependent (overlap eigenvalue \(s.values.min()!)): atoms too close") }
+    var x = [Double](repeating: 0, count: n * n)
+    for k in 0..<n {
+        let f = 1 / s.values[k].squareRoot()
+        for i in 0..<n { for j in 0..<n { x[i * n + j] += s.vectors[k * n + i] * f * s.vectors[k * n + j] } }
+    }
+
+    func orbitals(_ fock: [Double]) -> (energies: [Double], c: [Double]) {
+        let fPrime = multiply(transpose(x, n: n), multiply(fock, x, n: n), n: n)
+        let e = SymmetricEigen(fPrime, n: n)
+        var cPrime = [Double](repeating: 0, count: n * n)  // column p = eigenvector p
+        for p in 0..<n { for i in 0..<n { cPrime[i * n + p] = e.vectors[p * n + i] } }
+        return (e.values, multiply(x, cPrime, n: n))
+    }
+    func density(_ c: [Double]) -> [Double] {
+        var d = [Double](repeating: 0, count: n * n)
+        for i in 0..<n { for j in 0..<n { for p in 0..<occupied { d[i * n + j] += 2 * c[i * n + p] * c[j * n + p] } } }
+        return d
+    }
+    func fock(_ d: [Double]) -> [Double] {
+        var f = h
+        let g = ao.repulsion
+        for i in 0..<n { for j in 0..<n {
+            var v = 0.0
+            for k in 0..<n { for l in 0..<n {
+                v += d[k * n + l] * (g[((i * n + j) * n + k) * n + l] - 0.5 * g[((i * n + k) * n + j) * n + l])
+            } }
+            f[i * n + j] += v
+        } }
+        return f
+    }
+
+    var (energies, c) = orbitals(h)
+    var d = density(c)
+    var energy = 0.0
+    var fockHistory: [[Double]] = [], errorHistory: [[Double]] = []
+    for iteration in 1...maxIterations {
+        let f = fock(d)
+        let electronic = 0.5 * zip(d, zip(h, f).map(+)).reduce(0) { $0 + $1.0 * $1.1 }
+        let newEnergy = electronic + nuclearRepulsion
+        // DIIS error FDS − SDF vanishes at self-consistency.
+        let fds = multiply(f, multiply(d, ao.overlap, n: n), n: n)
+        let error = zip(fds, transpose(fds, n: n)).map { $0 - $1 }
+        let errorNorm = error.map(abs).max()!
+        if iteration > 1 && abs(newEnergy - energy) < tolerance && errorNorm < 1e-9 {
+            // Fixed MO phases (largest AO weight positive): amplitudes of nearby geometries then
+            // have the same signs, so a BOMD step's VQE can warm-start from the last one.
+            for p in 0..<n {
+                let largest = (0..<n).max { abs(c[$0 * n + p]) < abs(c[$1 * n + p]) }!
+                if c[largest * n + p] < 0 { for mu in 0..<n { c[mu * n + p] = -c[mu * n + p] } }
+            }
+            return RHFResult(energy: newEnergy, orbitalEnergies: energies, coefficients: c, iterations: iteration)
+        }
+        energy = newEnergy
+        fockHistory.append(f); errorHistory.append(error)
+        if fockHistory.count > 8 { fockHistory.removeFirst(); errorHistory.removeFirst() }
+        var extrapolated = f
+        let m = fockHistory.count
+        if m >= 2 {
+            // Minimise |Σ c_i e_i| with Σ c_i = 1 (Lagrange multiplier in the last row).
+            var b = [Double](repeating: -1, count: (m + 1) * (m + 1))
+            for i in 0..<m { for j in 0..<m { b[i * (m + 1) + j] = zip(errorHistory[i], errorHistory[j]).reduce(0) { $0 + $1.0 * $1.1 } } }
+            b[m * (m + 1) + m] = 0
+            var rhs = [Double](repeating: 0, count: m + 1); rhs[m] = -1
+            if let weights = solveLinear(b, rhs, m: m + 1) {
+                extrapolated = [Double](repeating: 0, count: n * n)
+                for i in 0..<m { for k in 0..<(n * n) { extrapolated[k] += weights[i] * fockHistory[i][k] } }
+            }
+        }
+        (energies, c) = orbitals(extrapolated)
+        d = density(c)
+    }
+    throw SCFError(description: "Hartree–Fock did not converge in \(maxIterations) iterations")
+}

@@ -1,0 +1,85 @@
+// Molecules for the in-engine electronic structure: H and He in the STO-3G basis.
+import Foundation
+
+/// Bohr radius in Å (CODATA 2010, as PySCF's `param.BOHR`): geometries in Å are converted with it.
+public let angstromPerBohr = 0.52917721092
+
+/// Elements with STO-3G parameters in this engine.
+public enum Element: String, CaseIterable, Sendable {
+    case H, He
+
+    public var nuclearCharge: Int { self == .H ? 1 : 2 }
+    /// Mass of the most abundant isotope in atomic mass units (as PySCF's `mass` for dynamics).
+    public var mass: Double { self == .H ? 1.00782503223 : 4.00260325413 }
+
+    /// Reads a symbol in any letter case ("h", "HE").
+    public init?(symbol: String) {
+        guard let e = Element.allCases.first(where: { $0.rawValue.lowercased() == symbol.lowercased() }) else { return nil }
+        self = e
+    }
+}
+
+/// Why a molecule cannot be computed; `atom` is the offending atom's index when one is to blame.
+public struct MoleculeError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public var atom: Int?
+    public init(_ message: String, atom: Int? = nil) { (self.message, self.atom) = (message, atom) }
+    public var description: String { message }
+}
+
+public struct Molecule: Sendable {
+    public var elements: [Element]
+    /// Nuclear positions in bohr.
+    public var positions: [SIMD3<Double>]
+    public var charge: Int
+    /// 2S + 1.
+    public var multiplicity: Int
+
+    /// Closest approach allowed between nuclei (bohr): nearer, the STO-3G integrals and the
+    /// nuclear repulsion lose meaning (and coincident nuclei divide by zero).
+    public static let minimumDistance = 0.1
+
+    public init(elements: [Element], positions: [SIMD3<Double>], charge: Int = 0, multiplicity: Int = 1) throws {
+        (self.elements, self.positions, self.charge, self.multiplicity) = (elements, positions, charge, multiplicity)
+        try validate()
+    }
+
+    public var electronCount: Int { elements.reduce(0) { $0 + $1.nuclearCharge } - charge }
+
+    /// Alpha and beta electron counts from the multiplicity.
+    public var spinCounts: (alpha: Int, beta: Int) {
+        let unpaired = multiplicity - 1
+        return ((electronCount + unpaired) / 2, (electronCount - unpaired) / 2)
+    }
+
+    public func validate() throws {
+        guard !elements.isEmpty, elements.count == positions.count else { throw MoleculeError("a molecule needs at least one atom, with one position per element") }
+        for i in 0..<positions.count {
+            for j in 0..<i {
+                let d = ((positions[i] - positions[j]) * (positions[i] - positions[j])).sum().squareRoot()
+                if d < Molecule.minimumDistance {
+                    throw MoleculeError(String(format: "atoms %d and %d overlap (%.4g bohr apart; at least %.2g needed)", j + 1, i + 1, d, Molecule.minimumDistance), atom: i)
+                }
+            }
+        }
+        let n = electronCount
+        guard n > 0 else { throw MoleculeError("charge \(charge) leaves \(n) electrons") }
+        guard n <= 2 * elements.count else { throw MoleculeError("\(n) electrons do not fit in \(elements.count) STO-3G orbitals (charge \(charge) too negative)") }
+        guard multiplicity >= 1 else { throw MoleculeError("multiplicity must be ≥ 1") }
+        guard multiplicity == 1, n % 2 == 0 else {
+            throw MoleculeError("restricted Hartree–Fock needs a closed shell: \(n) electron\(n == 1 ? "" : "s") with multiplicity \(multiplicity) (use an even electron count and multiplicity 1)")
+        }
+    }
+
+    /// Σ_{A<B} Z_A Z_B / R_AB in hartree.
+    public var nuclearRepulsion: Double {
+        var e = 0.0
+        for i in 0..<elements.count {
+            for j in 0..<i {
+                let r = positions[i] - positions[j]
+                e += Double(elements[i].nuclearCharge * elements[j].nuclearCharge) / (r * r).sum().squareRoot()
+            }
+        }
+        return e
+    }
+}

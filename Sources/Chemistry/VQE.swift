@@ -1,0 +1,176 @@
+// The variational quantum eigensolver on the distributed statevector: a UCC ansatz as products of
+// Pauli rotations applied to the Hartree–Fock determinant, energies from grouped Pauli
+// expectations, gradients by the adjoint method (one backward sweep, exact), BFGS on top, and
+// ADAPT-VQE (Grimsley et al. 2019) growing the ansatz from the excitation pool.
+import ForgeCore
+import Foundation
+import Statevector
+
+public final class VariationalEnergy {
+    public let hamiltonian: QubitHamiltonian
+    public let reference: UInt64
+    /// The ansatz: excitation k is exp(θ_k (T_k − T_k†)), applied in order to the reference.
+    public var excitations: [Excitation]
+    private let psi: PauliState, lambda: PauliState
+    /// Energy and gradient evaluations so far.
+    public private(set) var evaluations = 0
+
+    public init(hamiltonian: QubitHamiltonian, reference: UInt64, excitations: [Excitation], comm: Communicator) throws {
+        (self.hamiltonian, self.reference, self.excitations) = (hamiltonian, reference, excitations)
+        psi = try PauliState(qubits: hamiltonian.qubitCount, comm: comm)
+        lambda = try PauliState(qubits: hamiltonian.qubitCount, comm: comm)
+    }
+
+    /// ψ(θ) in `psi`.
+    private func prepare(_ theta: [Double]) {
+        precondition(theta.count == excitations.count)
+        psi.setBasisState(reference)
+        for (e, t) in zip(excitations, theta) {
+            for (p, w) in zip(e.paulis, e.weights) { psi.rotate(p, angle: -2 * t * w) }
+        }
+    }
+
+    public func energy(_ theta: [Double]) -> Double {
+        evaluations += 1
+        prepare(theta)
+        return psi.expectation(hamiltonian.groups)
+    }
+
+    /// E(θ) and ∂E/∂θ. With U_k = exp(−iφ_k/2·P_k), ∂E/∂φ_k = Im⟨λ_k|P_k|ψ_k⟩, where ψ_k is the
+    /// state after U_k and λ_k = U_{k+1}†…U_N† H|ψ⟩; both walk back one rotation at a time.
+    public func energyAndGradient(_ theta: [Double]) -> (energy: Double, gradient: [Double]) {
+        evaluations += 1
+        prepare(theta)
+        psi.apply(hamiltonian.groups, into: lambda)
+        let energy = lambda.matrixElement(bra: psi, identity).real
+        var gradient = [Double](repeating: 0, count: theta.count)
+        for m in stride(from: excitations.count - 1, through: 0, by: -1) {
+            let e = excitations[m]
+            for k in stride(from: e.paulis.count - 1, through: 0, by: -1) {
+                let p = e.paulis[k], w = e.weights[k]
+                gradient[m] += -2 * w * psi.matrixElement(bra: lambda, p).imaginary
+                let angle = -2 * theta[m] * w
+                psi.rotate(p, angle: -angle)
+                lambda.rotate(p, angle: -angle)
+            }
+        }
+        return (energy, gradient)
+    }
+
+    /// ∂E/∂θ at θ = 0 for each candidate appended after the current ansatz: Σ_k −2c_k·Im⟨Hψ|P_k|ψ⟩.
+    public func appendGradients(_ theta: [Double], candidates: [Excitation]) -> [Double] {
+        prepare(theta)
+        psi.apply(hamiltonian.groups, into: lambda)
+        return candidates.map { e in
+            zip(e.paulis, e.weights).reduce(0) { $0 - 2 * $1.1 * psi.matrixElement(bra: lambda, $1.0).imaginary }
+        }
+    }
+
+    private var identity: PauliString { PauliString(xMask: 0, zMask: 0, qubits: hamiltonian.qubitCount) }
+}
+
+public struct VQEResult: Sendable {
+    public var energy: Double
+    public var parameters: [Double]
+    /// Energy after each optimiser iteration (ADAPT: across all its macro-iterations).
+    public var energyHistory: [Double]
+    public var iterations: Int
+    public var evaluations: Int
+    public var converged: Bool
+    /// ADAPT: the chosen excitations in ansatz order.
+    public var excitations: [Excitation]
+}
+
+public struct OptimizerSettings: Sendable {
+    /// Stop when max |∂E/∂θ| falls below this (the energy error is then ~gradient², far below 1e-8 Ha).
+    public var gradientTolerance: Double = 1e-6
+    public var maxIterations: Int = 500
+    public init(gradientTolerance: Double = 1e-6, maxIterations: Int = 500) {
+        (self.gradientTolerance, self.maxIterations) = (gradientTolerance, maxIterations)
+    }
+}
+
+/// BFGS with a backtracking (Armijo) line search from `start`.
+public func minimizeBFGS(start: [Double], settings: OptimizerSettings,
+                         _ f: ([Double]) -> (energy: Double, gradient: [Double]),
+                         onIteration: (Int, Double) -> Void = { _, _ in }) -> (x: [Double], value: Double, iterations: Int, converged: Bool, history: [Double]) {
+    let n = start.count
+    var x = start
+    var (fx, g) = f(x)
+    var history = [fx]
+    if n == 0 { return (x, fx, 0, true, history) }
+    var hInv = [Double](repeating: 0, count: n * n)
+    for i in 0..<n { hInv[i * n + i] = 1 }
+    for iteration in 1...settings.maxIterations {
+        if g.map(abs).max()! < settings.gradientTolerance { return (x, fx, iteration - 1, true, history) }
+        var direction = [Double](repeating: 0, count: n)
+        for i in 0..<n { for j in 0..<n { direction[i] -= hInv[i * n + j] * g[j] } }
+        var slope = zip(direction, g).reduce(0) { $0 + $1.0 * $1.1 }
+        if slope >= 0 {  // not a descent direction: restart from steepest descent
+            for i in 0..<n { for j in 0..<n { hInv[i * n + j] = i == j ? 1 : 0 } }
+            direction = g.map { -$0 }
+            slope = -zip(g, g).reduce(0) { $0 + $1.0 * $1.1 }
+        }
+        var step = 1.0
+        var accepted: (x: [Double], fx: Double, g: [Double])? = nil
+        for _ in 0..<40 {
+            let trial = zip(x, direction).map { $0 + step * $1 }
+            let (ft, gt) = f(trial)
+            if ft <= fx + 1e-4 * step * slope { accepted = (trial, ft, gt); break }
+            step *= 0.5
+        }
+        guard let next = accepted else { return (x, fx, iteration, g.map(abs).max()! < 100 * settings.gradientTolerance, history) }
+        let s = zip(next.x, x).map { $0 - $1 }, y = zip(next.g, g).map { $0 - $1 }
+        let sy = zip(s, y).reduce(0) { $0 + $1.0 * $1.1 }
+        (x, fx, g) = next
+        history.append(fx)
+        onIteration(iteration, fx)
+        if sy > 1e-16 {
+            // H ← (I − ρ s yᵀ) H (I − ρ y sᵀ) + ρ s sᵀ
+            let rho = 1 / sy
+            var hy = [Double](repeating: 0, count: n)
+            for i in 0..<n { for j in 0..<n { hy[i] += hInv[i * n + j] * y[j] } }
+            let yhy = zip(y, hy).reduce(0) { $0 + $1.0 * $1.1 }
+            for i in 0..<n { for j in 0..<n {
+                hInv[i * n + j] += -rho * (hy[i] * s[j] + s[i] * hy[j]) + (rho * rho * yhy + rho) * s[i] * s[j]
+            } }
+        }
+    }
+    return (x, fx, settings.maxIterations, g.map(abs).max()! < settings.gradientTolerance, history)
+}
+
+/// UCCSD-VQE from `start` (zeros: the Hartree–Fock point; a previous geometry's parameters warm-start).
+public func runVQE(_ objective: VariationalEnergy, start: [Double]? = nil, settings: OptimizerSettings = OptimizerSettings(),
+                   onIteration: (Int, Double) -> Void = { _, _ in }) -> VQEResult {
+    let before = objective.evaluations
+    let r = minimizeBFGS(start: start ?? Array(repeating: 0, count: objective.excitations.count), settings: settings,
+                         objective.energyAndGradient, onIteration: onIteration)
+    return VQEResult(energy: r.value, parameters: r.x, energyHistory: r.history, iterations: r.iterations,
+                     evaluations: objective.evaluations - before, converged: r.converged, excitations: objective.excitations)
+}
+
+/// ADAPT-VQE: repeatedly append the pool excitation with the largest energy gradient and
+/// re-optimise every parameter, until the largest pool gradient is below `poolTolerance`.
+public func runADAPTVQE(_ objective: VariationalEnergy, pool: [Excitation], poolTolerance: Double = 1e-6,
+                        maxOperators: Int = 60, settings: OptimizerSettings = OptimizerSettings(),
+                        onIteration: (Int, Double) -> Void = { _, _ in }) -> VQEResult {
+    objective.excitations = []
+    var theta: [Double] = []
+    var history: [Double] = [objective.energy([])]
+    var energy = history[0]
+    var iterations = 0, converged = false
+    let before = objective.evaluations
+    while objective.excitations.count < maxOperators {
+        let gradients = objective.appendGradients(theta, candidates: pool)
+        let best = gradients.indices.max { abs(gradients[$0]) < abs(gradients[$1]) }!
+        if abs(gradients[best]) < poolTolerance { converged = true; break }
+        objective.excitations.append(pool[best])
+        let r = minimizeBFGS(start: theta + [0], settings: settings, objective.energyAndGradient)
+        (theta, energy) = (r.x, r.value)
+        iterations += r.iterations
+        history += r.history.dropFirst()
+        onIteration(objective.excitations.count, energy)
+    }
+    return VQEResult(energy: energy, parameters: theta, energyHistory: history, iterations: iterations,
+                     evaluations: objective.evaluations - before, converged: converged, excitations: objective.excitations)
+}

@@ -1,0 +1,447 @@
+// `kind = "vqe"`: ground-state energy by VQE on the distributed statevector (Sources/Chemistry).
+// `kind = "bomd"`: Born–Oppenheimer MD of the nuclei on the VQE surface, written as H5MD.
+// `kind = "qmmm"`: the same dynamics with the molecule in a Lennard-Jones bath. Every rank builds the same Hamiltonian; the statevector
+// is split over the ranks; rank 0 writes the result file.
+import Chemistry
+import Dynamics
+import ForgeCore
+import Foundation
+import ResultsIO
+import Statevector
+
+/// The `[molecule]` table (or `fcidump`) shared by the chemistry job kinds.
+struct MoleculeSpec {
+    static let keys: Set<String> = ["molecule.elements", "molecule.positions", "molecule.units", "molecule.charge", "molecule.multiplicity", "molecule.velocities"]
+
+    var elements: [Element] = []
+    /// bohr
+    var positions: [SIMD3<Double>] = []
+    var charge = 0, multiplicity = 1
+    /// Å per bohr when the job is in Å, else 1 (for reporting positions in the job's unit).
+    var lengthUnit = angstromPerBohr
+    var fcidumpPath: String?
+
+    init(file: JobFile, allowFCIDUMP: Bool) throws {
+        if allowFCIDUMP, let path = try file.string("fcidump") {
+            guard !file.has("molecule.elements") else { throw file.error("give either 'fcidump' or a [molecule] table, not both", at: "fcidump") }
+            let folder = (file.path as NSString).deletingLastPathComponent
+            fcidumpPath = path.hasPrefix("/") || folder.isEmpty ? path : folder + "/" + path
+            return
+        }
+        let symbols = try file.require("molecule.elements", file.strings)
+        elements = try symbols.map { s in
+            guard let e = Element(symbol: s) else {
+                throw file.error("unsupported element '\(s)' (the STO-3G integrals here cover \(Element.allCases.map(\.rawValue).joined(separator: " and ")))", at: "molecule.elements")
+            }
+            return e
+        }
+        if let u = try file.string("molecule.units") {
+            switch u.lowercased() {
+            case "angstrom": lengthUnit = angstromPerBohr
+            case "bohr": lengthUnit = 1
+            default: throw file.error("'molecule.units' must be \"angstrom\" or \"bohr\"", at: "molecule.units")
+            }
+        }
+        positions = try Self.vectors(file, "molecule.positions", count: elements.count).map { $0 / lengthUnit }
+        charge = try file.integer("molecule.charge") ?? 0
+        multiplicity = try file.integer("molecule.multiplicity") ?? 1
+        do {
+            _ = try Molecule(elements: elements, positions: positions, charge: charge, multiplicity: multiplicity)
+        } catch let e as MoleculeError {
+            let key = e.atom != nil ? "molecule.positions" : file.has("molecule.charge") ? "molecule.charge" : file.has("molecule.multiplicity") ? "molecule.multiplicity" : "molecule.elements"
+            throw file.error(e.message, at: key)
+        }
+    }
+
+    /// `count` triples [[x, y, z], …] from `key`.
+    static func vectors(_ file: JobFile, _ key: String, count: Int) throws -> [SIMD3<Double>] {
+        guard let entry = file.entries[key] else { throw InputError("missing required key '\(key)'", file: file.path) }
+        let message = "'\(key)' must be \(count) triples [[x, y, z], …], one per element"
+        guard case .array(let rows) = entry.value, rows.count == count else { throw file.error(message, at: key) }
+        return try rows.map { row in
+            guard case .array(let xyz) = row, xyz.count == 3 else { throw file.error(message, at: key) }
+            let v = try xyz.map { x -> Double in
+                switch x {
+                case .integer(let i): return Double(i)
+                case .float(let d) where d.isFinite: return d
+                default: throw file.error(message, at: key)
+                }
+            }
+            return SIMD3(v[0], v[1], v[2])
+        }
+    }
+
+    var molecule: Molecule { get throws { try Molecule(elements: elements, positions: positions, charge: charge, multiplicity: multiplicity) } }
+
+    /// The electronic Hamiltonian (and the RHF energy when computed in-engine).
+    func hamiltonian(file: JobFile) throws -> (ElectronicHamiltonian, Double?, String) {
+        if let path = fcidumpPath {
+            guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+                throw file.error("cannot read FCIDUMP file '\(path)'", at: "fcidump")
+            }
+            do {
+                return (try ElectronicHamiltonian(fcidump: text), nil, "fcidump " + (path as NSString).lastPathComponent)
+            } catch let e as ElectronicHamiltonian.FCIDUMPError {
+                throw InputError(e.message, file: path, line: e.line)
+            }
+        }
+        do {
+            let (h, rhf) = try ElectronicHamiltonian.sto3g(try molecule)
+            return (h, rhf.energy, "sto-3g rhf " + elements.map(\.rawValue).joined())
+        } catch let e as SCFError {
+            throw file.error(e.description, at: "molecule.positions")
+        }
+    }
+}
+
+/// The `[vqe]` table.
+struct VQESettings {
+    static let keys: Set<String> = ["vqe.ansatz", "vqe.gradient_tolerance", "vqe.max_iterations", "vqe.exact", "vqe.adapt_tolerance", "vqe.max_operators"]
+    var ansatz = "uccsd"
+    var optimizer = OptimizerSettings()
+    var exact = true
+    var adaptTolerance = 1e-6
+    var maxOperators = 60
+
+    init(file: JobFile, adaptAllowed: Bool) throws {
+        if let a = try file.string("vqe.ansatz") {
+            guard a == "uccsd" || (adaptAllowed && a == "adapt") else {
+                throw file.error(adaptAllowed ? "'vqe.ansatz' must be \"uccsd\" or \"adapt\"" : "'vqe.ansatz' must be \"uccsd\" here (dynamics warm-starts a fixed ansatz)", at: "vqe.ansatz")
+            }
+            ansatz = a
+        }
+        if let g = try file.number("vqe.gradient_tolerance") {
+            guard g > 0 && g < 1 else { throw file.error("'vqe.gradient_tolerance' must be between 0 and 1", at: "vqe.gradient_tolerance") }
+            optimizer.gradientTolerance = g
+        }
+        if let m = try file.integer("vqe.max_iterations") {
+            guard m >= 1 else { throw file.error("'vqe.max_iterations' must be ≥ 1", at: "vqe.max_iterations") }
+            optimizer.maxIterations = m
+        }
+        exact = try file.boolean("vqe.exact") ?? true
+        if let t = try file.number("vqe.adapt_tolerance") {
+            guard t > 0 else { throw file.error("'vqe.adapt_tolerance' must be > 0", at: "vqe.adapt_tolerance") }
+            adaptTolerance = t
+        }
+        if let m = try file.integer("vqe.max_operators") {
+            guard m >= 1 else { throw file.error("'vqe.max_operators' must be ≥ 1", at: "vqe.max_operators") }
+            maxOperators = m
+        }
+    }
+}
+
+func note(_ text: String, quiet: Bool) {
+    if !quiet && Launch.isRoot { FileHandle.standardError.write(("qforge: " + text + "\n").data(using: .utf8)!) }
+}
+
+/// Exact sector energy, or nil when the sector is too large for dense diagonalisation.
+func exactEnergy(_ q: QubitHamiltonian, _ h: ElectronicHamiltonian) -> Double? {
+    try? exactGroundEnergy(q, orbitals: h.orbitalCount, alpha: h.alphaElectrons, beta: h.betaElectrons)
+}
+
+func vqeRecord(_ r: VQEResult, q: QubitHamiltonian, h: ElectronicHamiltonian, exact: Double?, hartreeFock: Double?,
+               ansatz: String, history: [Double]? = nil, source: String) -> VQERecord {
+    VQERecord(pauliLabels: q.terms.map(\.pauli.label), coefficients: q.terms.map(\.coefficient),
+              energyHistory: history ?? r.energyHistory, parameters: r.parameters, energy: r.energy, exactEnergy: exact,
+              hartreeFockEnergy: hartreeFock, ansatz: ansatz, excitations: r.excitations.map(\.description),
+              qubits: q.qubitCount, electrons: h.electronCount, converged: r.converged, iterations: r.iterations, source: source)
+}
+
+struct VQEJob {
+    static let keys: Set<String> = Set(["kind", "output", "fcidump"]).union(MoleculeSpec.keys.subtracting(["molecule.velocities"])).union(VQESettings.keys)
+    let file: JobFile
+    let output: String
+    let molecule: MoleculeSpec
+    let settings: VQESettings
+
+    init(file: JobFile, output: String) throws {
+        try file.checkKeys(allowed: Self.keys)
+        self.file = file
+        self.output = output
+        molecule = try MoleculeSpec(file: file, allowFCIDUMP: true)
+        settings = try VQESettings(file: file, adaptAllowed: true)
+    }
+
+    func run(config: String, quiet: Bool, recording: RunRecording) throws {
+        let comm = Launch.communicator
+        let started = Date()
+        try comm.agree { if comm.isRoot { try ensureWritable(path: output) } }
+        let (h, hartreeFock, source) = try comm.agree { try molecule.hamiltonian(file: file) }
+        let q = QubitHamiltonian(jordanWigner: h)
+        let objective = try comm.agree {
+            try VariationalEnergy(hamiltonian: q, reference: hartreeFockIndex(h), excitations: uccsdExcitations(h), comm: comm)
+        }
+        say("qforge vqe: \(q.qubitCount) qubits, \(h.electronCount) electrons, \(q.terms.count) Pauli terms in \(q.groups.groupCount) groups, \(settings.ansatz) ansatz, \(comm.size) rank\(comm.size == 1 ? "" : "s")")
+        if let hartreeFock { say(String(format: "  E(RHF)   = %.12f", hartreeFock)) }
+        let progress: (Int, Double) -> Void = { k, e in note((settings.ansatz == "adapt" ? "vqe operator " : "vqe iteration ") + String(format: "%d: E = %.12f", k, e), quiet: quiet) }
+        let result = settings.ansatz == "adapt"
+            ? runADAPTVQE(objective, pool: generalizedExcitations(h), poolTolerance: settings.adaptTolerance, maxOperators: settings.maxOperators,
+                          settings: settings.optimizer, onIteration: progress)
+            : runVQE(objective, settings: settings.optimizer, onIteration: progress)
+        let exact = settings.exact ? exactEnergy(q, h) : nil
+        say(String(format: "  E(VQE)   = %.12f  (%d parameters, %d iterations, %d evaluations", result.energy, result.parameters.count,
+                   result.iterations, result.evaluations) + (result.converged ? ")" : ", NOT converged)"))
+        if let exact { say(String(format: "  E(exact) = %.12f  (VQE − exact = %.3e)", exact, result.energy - exact)) }
+        recording.metrics["energy_hartree"] = result.energy
+        recording.metrics["parameters"] = Double(result.parameters.count)
+        recording.metrics["iterations"] = Double(result.iterations)
+        var record = vqeRecord(result, q: q, h: h, exact: exact, hartreeFock: hartreeFock, ansatz: settings.ansatz, source: source)
+        record.elements = molecule.elements.map(\.rawValue)
+        record.positionsAngstrom = molecule.positions.flatMap { [$0.x, $0.y, $0.z].map { $0 * angstromPerBohr } }
+        let partial = partialPath(for: output)
+        try comm.agree {
+            guard comm.isRoot else { return }
+            do {
+                let metadata = RunMetadata(jobKind: "vqe", config: config, ranks: comm.size, wallSeconds: Date().timeIntervalSince(started))
+                try record.writeFile(path: partial, metadata: metadata)
+                try publish(partial: partial, final: output)
+            } catch { unlink(partial); throw error }
+        }
+        say("  wrote \(output)")
+    }
+}
+
+/// The `[run]` table of the dynamics kinds.
+struct DynamicsRun {
+    static let keys: Set<String> = ["run.timestep", "run.steps", "run.trajectory_every", "run.force_step"]
+    /// fs, steps, frames every, central-difference step (bohr).
+    let timestep: Double, steps: Int, trajectoryEvery: Int, forceStep: Double
+
+    init(file: JobFile) throws {
+        timestep = try file.number("run.timestep") ?? 0.1
+        guard timestep > 0 && timestep <= 2 else { throw file.error("'run.timestep' (fs) must be in (0, 2]", at: "run.timestep") }
+        steps = try file.require("run.steps", file.integer)
+        guard steps >= 0 else { throw file.error("'run.steps' must be ≥ 0", at: "run.steps") }
+        trajectoryEvery = try file.integer("run.trajectory_every") ?? 1
+        guard trajectoryEvery >= 1 else { throw file.error("'run.trajectory_every' must be ≥ 1", at: "run.trajectory_every") }
+        forceStep = try file.number("run.force_step") ?? 1e-3
+        guard forceStep >= 1e-5 && forceStep <= 0.05 else { throw file.error("'run.force_step' (bohr) must be between 1e-5 and 0.05", at: "run.force_step") }
+    }
+}
+
+/// Forces and energy terms of one geometry: total potential energy, forces, extra observables.
+typealias NuclearForces = (energy: Double, forces: [SIMD3<Double>], terms: [(name: String, value: Double)])
+
+/// Velocity Verlet of `state` with H5MD output (Å, fs, hartree) plus /hamiltonian and /vqe of the
+/// final geometry: shared by `bomd` and `qmmm`.
+func runNuclearDynamics(kind: String, config: String, output: String, run: DynamicsRun, state initial: NuclearState,
+                        species: [Int32], boxEdge: Double, molecule: MoleculeSpec, potential: VQEPotential, exact: Bool,
+                        quiet: Bool, recording: RunRecording, force: @escaping ([SIMD3<Double>]) throws -> NuclearForces) throws {
+    let comm = Launch.communicator
+    let started = Date()
+    try comm.agree { if comm.isRoot { try ensureWritable(path: output) } }
+    var state = initial
+    var terms: [(name: String, value: Double)] = []
+    let step = { (x: [SIMD3<Double>]) throws -> (energy: Double, forces: [SIMD3<Double>]) in
+        do {
+            let r = try force(x)
+            terms = r.terms
+            return (r.energy, r.forces)
+        } catch let e as MoleculeError {
+            throw RuntimeError("the molecule left the valid region during the run: \(e.message)")
+        }
+    }
+    (state.potentialEnergy, state.forces) = try comm.agree { try step(state.positions) }
+    let n = state.positions.count
+    let units = H5MDUnits(system: kind, length: "Angstrom", time: "fs", velocity: "Angstrom fs-1",
+                          energy: "hartree", temperature: "K", pressure: "hartree bohr-3")
+    let partial = partialPath(for: output)
+    var writer: H5MDWriter? = nil
+    try comm.agree {
+        if comm.isRoot {
+            writer = try H5MDWriter(path: partial, particleCount: n, units: units, creatorVersion: qforgeVersion,
+                                    author: ProcessInfo.processInfo.environment["USER"] ?? "qforge")
+        }
+    }
+    var history: [Double] = []
+    let dt = run.timestep * AtomicUnits.femtosecond
+    let toAngstromPerFs = angstromPerBohr * AtomicUnits.femtosecond
+    func frame(_ k: Int) throws {
+        history.append(potential.last?.result.energy ?? .nan)
+        guard let writer else { return }
+        let time = Double(k) * run.timestep
+        try writer.appendFrame(step: k, time: time, boxEdges: SIMD3(repeating: boxEdge * angstromPerBohr),
+                               ids: (0..<n).map { Int64($0 + 1) }, species: species,
+                               positions: state.positions.flatMap { [$0.x, $0.y, $0.z].map { $0 * angstromPerBohr } },
+                               velocities: state.velocities.flatMap { [$0.x, $0.y, $0.z].map { $0 * toAngstromPerFs } })
+        try writer.appendObservables(step: k, time: time, [
+            ("potential_energy", .energy, state.potentialEnergy),
+            ("kinetic_energy", .energy, state.kineticEnergy),
+            ("total_energy", .energy, state.potentialEnergy + state.kineticEnergy),
+            ("temperature", .temperature, state.temperature),
+        ] + terms.map { (name: $0.name, kind: H5MDWriter.ObservableKind.energy, value: $0.value) })
+    }
+    say(["Step", "Time/fs", "E_pot/Ha", "E_kin/Ha", "E_total/Ha"].enumerated().map { k, title in
+        String(repeating: " ", count: [8, 10, 20, 20, 20][k] - title.count) + title }.joined(separator: " "))
+    func row(_ k: Int) {
+        say(String(format: "%8d %10.4f %20.12f %20.12f %20.12f", k, Double(k) * run.timestep, state.potentialEnergy, state.kineticEnergy,
+                   state.potentialEnergy + state.kineticEnergy))
+    }
+    let progress = ProgressReporter(label: "\(kind) steps", enabled: !quiet && comm.isRoot)
+    do {
+        try comm.agree { try frame(0) }
+        row(0)
+        for k in stride(from: 1, through: run.steps, by: 1) {
+            try state.advance(dt: dt, step)
+            if k % run.trajectoryEvery == 0 || k == run.steps {
+                try comm.agree { try frame(k) }
+                row(k)
+            }
+            progress.update(done: k, of: run.steps)
+        }
+        progress.finish()
+        guard let last = potential.last else { throw RuntimeError("no VQE result") }
+        let qmPositions = Array(state.positions[0..<molecule.elements.count])
+        let h = try comm.agree { try ElectronicHamiltonian.sto3g(try Molecule(elements: molecule.elements, positions: qmPositions,
+                                                                              charge: molecule.charge, multiplicity: molecule.multiplicity)).hamiltonian }
+        var record = vqeRecord(last.result, q: last.hamiltonian, h: h, exact: exact ? exactEnergy(last.hamiltonian, h) : nil,
+                               hartreeFock: last.hartreeFock, ansatz: "uccsd", history: history, source: "sto-3g rhf at the final geometry")
+        record.elements = molecule.elements.map(\.rawValue)
+        record.positionsAngstrom = qmPositions.flatMap { [$0.x, $0.y, $0.z].map { $0 * angstromPerBohr } }
+        recording.metrics["vqe_runs"] = Double(potential.vqeRuns)
+        recording.metrics["steps"] = Double(run.steps)
+        try comm.agree {
+            guard comm.isRoot, let writer else { return }
+            try writer.addVQE(record)
+            try writer.finish(metadata: RunMetadata(jobKind: kind, config: config, ranks: comm.size, wallSeconds: Date().timeIntervalSince(started)))
+            try publish(partial: partial, final: output)
+        }
+        say("  \(potential.vqeRuns) VQE runs; wrote \(output)")
+    } catch {
+        writer = nil
+        if comm.isRoot { unlink(partial) }
+        throw error
+    }
+}
+
+/// `kind = "bomd"`: the molecule alone, in vacuum.
+struct BOMDJob {
+    static let keys: Set<String> = Set(["kind", "output"]).union(DynamicsRun.keys).union(MoleculeSpec.keys)
+        .union(VQESettings.keys.subtracting(["vqe.adapt_tolerance", "vqe.max_operators"]))
+    let file: JobFile
+    let output: String
+    let molecule: MoleculeSpec
+    let settings: VQESettings
+    let dynamics: DynamicsRun
+    /// bohr per a.u. time
+    let velocities: [SIMD3<Double>]
+
+    init(file: JobFile, output: String) throws {
+        try file.checkKeys(allowed: Self.keys)
+        self.file = file
+        self.output = output
+        molecule = try MoleculeSpec(file: file, allowFCIDUMP: false)
+        settings = try VQESettings(file: file, adaptAllowed: false)
+        dynamics = try DynamicsRun(file: file)
+        velocities = try molecule.velocities(file: file)
+    }
+
+    func run(config: String, quiet: Bool, recording: RunRecording) throws {
+        let comm = Launch.communicator
+        let potential = VQEPotential(elements: molecule.elements, charge: molecule.charge, multiplicity: molecule.multiplicity,
+                                     comm: comm, settings: settings.optimizer)
+        let state = NuclearState(positions: molecule.positions, velocities: velocities,
+                                 masses: molecule.elements.map { $0.mass * AtomicUnits.massPerAMU })
+        say("qforge bomd: \(molecule.elements.map(\.rawValue).joined()) (\(molecule.elements.count) nuclei), \(dynamics.steps) steps of \(dynamics.timestep) fs, UCCSD-VQE forces by central differences (h = \(dynamics.forceStep) bohr), \(comm.size) rank\(comm.size == 1 ? "" : "s")")
+        try runNuclearDynamics(kind: "bomd", config: config, output: output, run: dynamics, state: state,
+                               species: molecule.elements.map { Int32($0.nuclearCharge) }, boxEdge: 0, molecule: molecule,
+                               potential: potential, exact: settings.exact, quiet: quiet, recording: recording) { x in
+            let r = try potential.energyAndForces(x, step: dynamics.forceStep)
+            return (r.energy, r.forces, [])
+        }
+    }
+}
+
+/// `kind = "qmmm"`: the molecule (VQE) in a periodic Lennard-Jones bath (e.g. argon).
+/// Rank layout: the statevector of every VQE is split over all ranks; the bath is small and every
+/// rank evaluates it whole (identical on every rank), so the ranks never wait on each other.
+struct QMMMJob {
+    static let keys: Set<String> = Set(["kind", "output", "pair.cutoff",
+        "bath.lattice", "bath.constant", "bath.cells", "bath.mass", "bath.epsilon", "bath.sigma", "bath.exclusion",
+        "bath.temperature", "bath.seed", "bath.atomic_number", "qm_mm.epsilon", "qm_mm.sigma"])
+        .union(DynamicsRun.keys).union(MoleculeSpec.keys).union(VQESettings.keys.subtracting(["vqe.adapt_tolerance", "vqe.max_operators"]))
+    let file: JobFile
+    let output: String
+    let molecule: MoleculeSpec
+    let settings: VQESettings
+    let dynamics: DynamicsRun
+    let velocities: [SIMD3<Double>]
+    /// Bath atom positions (bohr) after removing those within the exclusion radius of the molecule.
+    let bath: [SIMD3<Double>]
+    let box: Double
+    let bathMass: Double, bathLJ: (epsilon: Double, sigma: Double), qmLJ: (epsilon: Double, sigma: Double)
+    let cutoff: Double, temperature: Double, seed: UInt64, atomicNumber: Int32
+
+    init(file: JobFile, output: String) throws {
+        try file.checkKeys(allowed: Self.keys)
+        self.file = file
+        self.output = output
+        molecule = try MoleculeSpec(file: file, allowFCIDUMP: false)
+        settings = try VQESettings(file: file, adaptAllowed: false)
+        dynamics = try DynamicsRun(file: file)
+        velocities = try molecule.velocities(file: file)
+        func positive(_ key: String, _ fallback: Double) throws -> Double {
+            let v = try file.number(key) ?? fallback
+            guard v > 0 else { throw file.error("'\(key)' must be > 0", at: key) }
+            return v
+        }
+        // Defaults: argon (ε = 0.2381 kcal/mol, σ = 3.405 Å, solid lattice constant 5.26 Å) and
+        // UFF hydrogen (ε = 0.044 kcal/mol, σ = 2.571 Å), mixed by Lorentz–Berthelot.
+        let kindName = try file.string("bath.lattice") ?? "fcc"
+        guard let kind = LatticeKind(rawValue: kindName) else { throw file.error("'bath.lattice' must be \"fcc\", \"bcc\" or \"sc\"", at: "bath.lattice") }
+        let constant = try positive("bath.constant", 5.26)
+        let cells = try file.integer("bath.cells") ?? 3
+        guard (1...8).contains(cells) else { throw file.error("'bath.cells' must be between 1 and 8", at: "bath.cells") }
+        bathMass = try positive("bath.mass", 39.948) * AtomicUnits.massPerAMU
+        bathLJ = (try positive("bath.epsilon", 0.2381) * hartreePerKcalPerMol, try positive("bath.sigma", 3.405) / angstromPerBohr)
+        qmLJ = (try positive("qm_mm.epsilon", 0.044) * hartreePerKcalPerMol, try positive("qm_mm.sigma", 2.571) / angstromPerBohr)
+        let exclusion = try positive("bath.exclusion", 3.0) / angstromPerBohr
+        temperature = try file.number("bath.temperature") ?? 0
+        guard temperature >= 0 else { throw file.error("'bath.temperature' (K) must be ≥ 0", at: "bath.temperature") }
+        seed = UInt64(max(0, try file.integer("bath.seed") ?? 1))
+        atomicNumber = Int32(try file.integer("bath.atomic_number") ?? 18)
+        box = Double(cells) * constant / angstromPerBohr
+        cutoff = try positive("pair.cutoff", 0.5 * Double(cells) * constant) / angstromPerBohr
+        guard cutoff <= box / 2 + 1e-12 else {
+            throw file.error(String(format: "'pair.cutoff' must be at most half the box edge (%.4g Å)", box * angstromPerBohr / 2), at: file.has("pair.cutoff") ? "pair.cutoff" : "bath.cells")
+        }
+        let lattice = LatticeSpec(kind: kind, constant: constant / angstromPerBohr, cells: SIMD3(repeating: cells)).particles(masses: [1])
+        let qm = molecule.positions, edge = box
+        bath = stride(from: 0, to: lattice.positions.count, by: 3).map { SIMD3(lattice.positions[$0], lattice.positions[$0 + 1], lattice.positions[$0 + 2]) }
+            .filter { p in qm.allSatisfy { q in
+                var d = p - q
+                d -= edge * (d / edge).rounded(.toNearestOrEven)
+                return (d * d).sum() >= exclusion * exclusion
+            } }
+        guard !bath.isEmpty else { throw file.error("no bath atom is left outside 'bath.exclusion' of the molecule", at: file.has("bath.exclusion") ? "bath.exclusion" : "bath.cells") }
+    }
+
+    func run(config: String, quiet: Bool, recording: RunRecording) throws {
+        let comm = Launch.communicator
+        let potential = VQEPotential(elements: molecule.elements, charge: molecule.charge, multiplicity: molecule.multiplicity,
+                                     comm: comm, settings: settings.optimizer)
+        let system = QMMMSystem(qmCount: molecule.elements.count, box: box, bath: bathLJ, qmAtom: qmLJ, cutoff: cutoff,
+                                potential: potential, forceStep: dynamics.forceStep)
+        let masses = molecule.elements.map { $0.mass * AtomicUnits.massPerAMU } + Array(repeating: bathMass, count: bath.count)
+        let bathVelocities = maxwellBoltzmann(masses: Array(repeating: bathMass, count: bath.count), temperature: temperature, seed: seed)
+        let state = NuclearState(positions: molecule.positions + bath, velocities: velocities + bathVelocities, masses: masses)
+        say("qforge qmmm: \(molecule.elements.map(\.rawValue).joined()) (VQE) in \(bath.count) bath atoms (LJ), box \(String(format: "%.4g", box * angstromPerBohr)) Å, \(dynamics.steps) steps of \(dynamics.timestep) fs, \(comm.size) rank\(comm.size == 1 ? "" : "s") sharing each statevector; the bath on every rank")
+        try runNuclearDynamics(kind: "qmmm", config: config, output: output, run: dynamics, state: state,
+                               species: molecule.elements.map { Int32($0.nuclearCharge) } + Array(repeating: atomicNumber, count: bath.count),
+                               boxEdge: box, molecule: molecule, potential: potential, exact: settings.exact, quiet: quiet,
+                               recording: recording) { x in
+            let r = try system.energyAndForces(x)
+            return (r.energy, r.forces, [("qm_energy", r.qm), ("lj_energy", r.mm)])
+        }
+    }
+}
+
+extension MoleculeSpec {
+    /// `molecule.velocities` (job length unit per fs) in bohr per atomic time unit; zeros if absent.
+    func velocities(file: JobFile) throws -> [SIMD3<Double>] {
+        let scale = 1 / (lengthUnit * AtomicUnits.femtosecond)
+        return file.has("molecule.velocities")
+            ? try MoleculeSpec.vectors(file, "molecule.velocities", count: elements.count).map { $0 * scale }
+            : Array(repeating: .zero, count: elements.count)
+    }
+}
