@@ -84,20 +84,6 @@ enum PostgresURL {
     }
 }
 
-/// Blocks the calling thread (never an event loop) until `body` has run as a task.
-func awaitBlocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-    let box = BlockingResult<T>()
-    let done = DispatchSemaphore(value: 0)
-    Task {
-        do { box.result = .success(try await body()) } catch { box.result = .failure(error) }
-        done.signal()
-    }
-    done.wait()
-    return try box.result!.get()
-}
-
-private final class BlockingResult<T>: @unchecked Sendable { var result: Result<T, Error>? }
-
 /// A few PostgreSQL connections, each used by one caller at a time; broken ones are dropped
 /// and replaced on the next call.
 final class PostgresConnections: @unchecked Sendable {
@@ -127,7 +113,8 @@ final class PostgresConnections: @unchecked Sendable {
         if connection == nil {
             let configuration = self.configuration, logger = self.logger
             do {
-                connection = try awaitBlocking { try await PostgresConnection.connect(configuration: configuration, id: id, logger: logger) }
+                connection = try PostgresConnection.connect(on: PostgresConnection.defaultEventLoopGroup.any(), configuration: configuration,
+                                                            id: id, logger: logger).wait()
             } catch {
                 throw CatalogError.unavailable("cannot connect to PostgreSQL: \(PostgresErrorText.describe(error))")
             }
@@ -139,12 +126,9 @@ final class PostgresConnections: @unchecked Sendable {
         return try body(conn)
     }
 
-    /// postgres-nio requires a connection closed before it is freed: the task holds each one
-    /// until its close has finished.
-    deinit {
-        let open = idle
-        Task { for c in open { try? await c.close() } }
-    }
+    /// postgres-nio requires a connection closed before it is freed: each close's callback
+    /// holds its connection until then.
+    deinit { for c in idle { c.close().whenComplete { _ in _ = c } } }
 }
 
 enum PostgresErrorText {
@@ -204,18 +188,11 @@ final class PostgresDatabaseDriver: SQLDatabase, @unchecked Sendable {
                 }
             }
             let query = PostgresQuery(unsafeSQL: Placeholders.numbered(sql), binds: binds)
-            let connection = self.connection, logger = self.logger
-            let cells: (names: [String], rows: [[SQLValue]])
+            let result: PostgresQueryResult
             do {
-                cells = try awaitBlocking {
-                    var names: [String] = []
-                    var rows: [[SQLValue]] = []
-                    for try await row in try await connection.query(query, logger: logger) {
-                        if names.isEmpty { names = row.map(\.columnName) }
-                        rows.append(try row.map(Self.value))
-                    }
-                    return (names, rows)
-                }
+                // A future and wait(), not a task: callers are plain threads (never an event
+                // loop, where wait() traps), and this saves a hop through the task pool.
+                result = try connection.query(query, logger: logger).wait()
             } catch let e as PSQLError {
                 if e.code == .connectionError || e.code == .serverClosedConnection || e.code == .clientClosedConnection {
                     throw CatalogError.unavailable("PostgreSQL connection lost: \(PostgresErrorText.describe(e))")
@@ -225,8 +202,9 @@ final class PostgresDatabaseDriver: SQLDatabase, @unchecked Sendable {
                 if state == "22021" { throw CatalogError.invalid("text must not contain NUL characters") }
                 throw PostgresStatementError(message: PostgresErrorText.describe(e), sqlState: state)
             }
-            let columns = SQLColumns(cells.names)
-            return cells.rows.map { SQLRow(columns: columns, values: $0) }
+            guard let first = result.rows.first else { return [] }
+            let columns = SQLColumns(first.map(\.columnName))
+            return try result.rows.map { SQLRow(columns: columns, values: try $0.map(Self.value)) }
         }
 
         static func value(_ cell: PostgresCell) throws -> SQLValue {

@@ -61,10 +61,14 @@ public class SQLCatalogStore: CatalogStore, @unchecked Sendable {
                 }
             }
             for (i, r) in written.enumerated() where r != nil { results[i] = r }
+            remember(batch.indices.filter { if case .success = written[$0] { return true }; return false }.map { batch[$0] })
         } catch where batch.count > 1 {
             // One item broke the shared transaction: give each its own, so only it fails.
             for (i, item) in batch.enumerated() where results[i] == nil {
-                do { results[i] = try database.write { try upsert($0, item, now: now) } } catch let e as CatalogError {
+                do {
+                    results[i] = try database.write { try upsert($0, item, now: now) }
+                    remember([item])
+                } catch let e as CatalogError {
                     results[i] = .failure(e)
                 } catch {
                     results[i] = .failure(.unavailable("cannot record run \(item.run.id): \(error)"))
@@ -91,7 +95,22 @@ public class SQLCatalogStore: CatalogStore, @unchecked Sendable {
         return .success(Self.decodeRun(stored))
     }
 
+    /// (account, app, version) rows this store has seen exist: nothing deletes them, so each is
+    /// inserted once per process rather than once per run.
+    private let knownLock = NSLock()
+    private var known: Set<[String]> = []
+
+    /// Marks committed runs' account and app as existing.
+    private func remember(_ items: [RunUpsert]) {
+        knownLock.withLock {
+            if known.count > 10_000 { known.removeAll() }
+            for item in items { known.insert([item.run.account, item.run.app, item.run.appVersion]) }
+        }
+    }
+
     private func ensureAccountAndApp(_ s: any SQLSession, run: RunRecord, now: Int64) throws {
+        let key = [run.account, run.app, run.appVersion]
+        if knownLock.withLock({ known.contains(key) }) { return }
         try s.execute("INSERT INTO accounts (name, currency, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING", run.account, defaultCurrency, now)
         try s.execute("INSERT INTO apps (name, kind, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING", run.app, run.kind, now)
         try s.execute("INSERT INTO app_versions (app, version, created_at) VALUES (?, ?, ?) ON CONFLICT (app, version) DO NOTHING",

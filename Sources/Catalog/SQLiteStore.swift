@@ -13,7 +13,15 @@ public final class SQLiteStore: SQLCatalogStore, @unchecked Sendable {
     /// crash of the process but not of the machine, and costs no fsync.
     public init(path: String, busyTimeout: TimeInterval = 10, defaultCurrency: String = "EUR", durable: Bool = false) throws {
         var config = Configuration()
-        config.busyMode = .timeout(busyTimeout)
+        // SQLite's own busy handler sleeps up to 100 ms between tries, which starves many small
+        // writers (16 processes recording at once); short random sleeps keep the lock moving.
+        // Each try sleeps 0.5 ms on average, so `tries` bounds the wait near `busyTimeout`.
+        let maxTries = Int(busyTimeout / 0.0005)
+        config.busyMode = .callback { tries in
+            guard tries < maxTries else { return false }
+            usleep(UInt32.random(in: 100...900))
+            return true
+        }
         config.prepareDatabase { db in
             try db.execute(sql: durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
         }
