@@ -93,10 +93,11 @@ def test_rdf_of_fcc_lattice_counts_twelve_neighbours():
     box = np.full(3, a * cells)
     r, g = qa.radial_distribution(x, box, r_max=0.5 * box[0], bins=300)
     dr = r[1] - r[0]
-    rho = x.shape[1] / np.prod(box)
+    shell = 4 / 3 * np.pi * ((r + dr / 2) ** 3 - (r - dr / 2) ** 3)
+    rho = (x.shape[1] - 1) / np.prod(box)  # density of the other atoms seen from one
     first = (r > 0.8 * a / np.sqrt(2)) & (r < 1.2 * a / np.sqrt(2))
     assert abs(r[first][np.argmax(g[first])] - a / np.sqrt(2)) < dr
-    assert np.isclose((4 * np.pi * r[first] ** 2 * rho * g[first] * dr).sum(), 12, rtol=1e-9)
+    assert np.isclose((rho * g[first] * shell[first]).sum(), 12, rtol=1e-9)
     # Nothing closer than the first shell.
     assert g[r < 0.8 * a / np.sqrt(2)].sum() == 0
 
