@@ -138,6 +138,15 @@ public enum MDRestartFile {
         let partial = partialPath(for: path)
         do {
             let file = try H5File.create(partial)
+            try write(c, in: file)
+            try file.close()
+        }
+        try publish(partial: partial, final: path)
+    }
+
+    /// The /restart group in an open file (a restart file, or an H5MD checkpoint).
+    static func write(_ c: Contents, in file: H5File) throws {
+        do {
             let g = try file.createGroup("restart")
             try g.setAttribute("format", "qforge-md-restart-1")
             try g.setAttribute("units", c.units)
@@ -153,9 +162,7 @@ public enum MDRestartFile {
             try g.writeDataset("position", c.positions, shape: [UInt64(c.ids.count), 3])
             try g.writeDataset("velocity", c.velocities, shape: [UInt64(c.ids.count), 3])
             try g.writeDataset("force", c.forces, shape: [UInt64(c.ids.count), 3])
-            try file.close()
         }
-        try publish(partial: partial, final: path)
     }
 
     public static func read(_ path: String) throws -> Contents {

@@ -35,6 +35,9 @@ public func inspectSummary(path: String) throws -> String {
         || file.exists(StatevectorFile.amplitudesPath) {
         lines += try statevectorSummary(file)
     }
+    if file.exists("particles/trajectory/position/value") { lines += try trajectorySummary(file) }
+    if file.exists("vqe/energy") { lines += try vqeSummary(file) }
+    if file.exists("restart") { lines += try restartSummary(file) }
 
     lines.append("contents:")
     lines += try treeListing(file)
@@ -145,6 +148,77 @@ private func statevectorSummary(_ file: H5File) throws -> [String] {
     }
     return lines
 }
+
+/// H5MD (md, bomd, qmmm): atoms, frames, steps and time, box, and each observable's last value
+/// and mean (observables have one row per frame, so this reads little).
+private func trajectorySummary(_ file: H5File) throws -> [String] {
+    let trajectory = try file.openGroup("particles/trajectory")
+    let shape = try trajectory.openDataset("position/value").shape()
+    let steps = try trajectory.openDataset("position/step").readAll(Int64.self)
+    let times = try trajectory.openDataset("position/time").readAll(Double.self)
+    let units = try file.openGroup("particles").attributeIfPresent("unit_system")?.stringValue ?? "?"
+    var lines = [field("atoms", "\(shape.count > 1 ? shape[1] : 0), \(units) units")]
+    if let first = steps.first, let last = steps.last {
+        lines.append(field("frames", "\(steps.count), steps \(first)…\(last), time \(short(times.first ?? 0))…\(short(times.last ?? 0))"))
+        let edges = try trajectory.openDataset("box/edges/value").read(Double.self, offset: [UInt64(steps.count - 1), 0], count: [1, 3])
+        lines.append(field("box", edges.map(short).joined(separator: " × ")))
+    } else {
+        lines.append(field("frames", "0"))
+    }
+    if file.exists("observables") {
+        let observables = try file.openGroup("observables")
+        let names = try observables.childNames()
+        if !names.isEmpty { lines.append("observables (last, mean over frames):") }
+        let width = names.map(\.count).max() ?? 0
+        for name in names where observables.kind(of: name) == .group && observables.exists("\(name)/value") {
+            let dataset = try observables.openDataset("\(name)/value")
+            let values = try dataset.readAll(Double.self)
+            guard let last = values.last else { continue }
+            let unit = try dataset.attributeIfPresent("unit")?.stringValue.map { " " + $0 } ?? ""
+            let mean = values.reduce(0, +) / Double(values.count)
+            lines.append("  " + padded(name, width) + "  " + String(format: "% .10g  % .10g", last, mean) + unit)
+        }
+    }
+    return lines
+}
+
+/// VQE (vqe, bomd, qmmm): final energy, its distance to the exact energy when stored, iterations.
+private func vqeSummary(_ file: H5File) throws -> [String] {
+    let vqe = try file.openGroup("vqe")
+    let energy = try vqe.openDataset("energy").readAll(Double.self).last ?? .nan
+    var lines = [field("vqe energy", String(format: "%.12f hartree", energy))]
+    if let exact = try vqe.attributeIfPresent("exact_energy")?.doubleValue {
+        lines.append(field("exact energy", String(format: "%.12f hartree (VQE − exact = %.3e)", exact, energy - exact)))
+    }
+    if let hf = try vqe.attributeIfPresent("hartree_fock_energy")?.doubleValue {
+        lines.append(field("hartree-fock", String(format: "%.12f hartree", hf)))
+    }
+    let iterations = vqe.exists("energy_history") ? try vqe.openDataset("energy_history").shape().first ?? 0 : 0
+    let parameters = vqe.exists("parameters") ? try vqe.openDataset("parameters").shape().first ?? 0 : 0
+    let ansatz = try vqe.attributeIfPresent("ansatz")?.stringValue ?? "?"
+    let converged = try vqe.attributeIfPresent("converged")?.intValue.map { $0 != 0 ? "converged" : "not converged" } ?? ""
+    lines.append(field("optimiser", "\(ansatz), \(parameters) parameters, \(iterations) energies recorded \(converged)"))
+    if file.exists("hamiltonian/coefficient") {
+        let terms = try file.openDataset("hamiltonian/coefficient").shape().first ?? 0
+        let qubits = try file.openGroup("hamiltonian").attributeIfPresent("n_qubits")?.intValue.map { ", \($0) qubits" } ?? ""
+        lines.append(field("hamiltonian", "\(terms) Pauli terms\(qubits)"))
+    }
+    return lines
+}
+
+/// MD restart files and checkpoints of preempted runs.
+private func restartSummary(_ file: H5File) throws -> [String] {
+    let g = try file.openGroup("restart")
+    let step = try g.attributeIfPresent("step")?.intValue ?? 0
+    let atoms = g.exists("id") ? try g.openDataset("id").shape().first ?? 0 : 0
+    var lines = [field("restart", "step \(step), time \(short(try g.attributeIfPresent("time")?.doubleValue ?? 0)), \(atoms) atoms, \(try g.attributeIfPresent("units")?.stringValue ?? "?") units")]
+    if let end = try g.attributeIfPresent("end_step")?.intValue {
+        lines.append(field("checkpoint", "of a preempted run that ends at step \(end): run the same command again to continue"))
+    }
+    return lines
+}
+
+private func short(_ x: Double) -> String { String(format: "%.6g", x) }
 
 /// One line per group and dataset (shape, type, chunks), with the attributes of each
 /// non-root object underneath. Works for any HDF5 file (H5MD trajectories included).

@@ -6,11 +6,15 @@ struct InspectCommand: ParsableCommand {
         commandName: "inspect",
         abstract: "Summarise a QForge result file (any kind).",
         discussion: """
-        Prints the run's metadata, its key figures (for a statevector: the most probable basis
-        states, counts and expectation values) and every group and dataset in the file.
+        Prints the run's metadata, its key figures and every group and dataset in the file:
+        statevector — the most probable basis states, counts and expectation values; MD (H5MD) —
+        atoms, frames, box, each observable's last value and mean; VQE — energy, exact energy
+        and error, iterations, Hamiltonian terms; restart files and checkpoints — step and atoms.
 
-        Example:
+        Examples:
           qforge inspect results/ghz.h5
+          qforge inspect results/md-argon-nvt.h5md
+          qforge inspect results/qforge-md-42.h5md.checkpoint
         """
     )
 

@@ -45,19 +45,24 @@ struct MDJob {
             guard r.units == settings.units.rawValue else {
                 throw file.error("restart file is in '\(r.units)' units but the job says '\(settings.units.rawValue)'", at: "system.restart")
             }
-            let n = r.ids.count
-            guard r.positions.count == 3 * n, r.velocities.count == 3 * n, r.types.count == n, r.boxLo.count == 3, r.boxHi.count == 3 else {
-                throw InputError("restart file is inconsistent (array sizes)", file: path)
-            }
-            var state = ParticleState(boxLo: SIMD3(r.boxLo[0], r.boxLo[1], r.boxLo[2]), boxHi: SIMD3(r.boxHi[0], r.boxHi[1], r.boxHi[2]),
-                                      masses: settings.masses ?? r.masses, ids: r.ids, types: r.types,
-                                      positions: r.positions, velocities: r.velocities)
-            state.step = r.step
-            state.time = r.time
-            state.thermostatState = r.thermostat
-            state.forces = r.forces.count == 3 * n ? r.forces : nil
-            return (state, r.masses.count, nil)
+            return (try Self.state(restart: r, path: path, masses: settings.masses), r.masses.count, nil)
         }
+    }
+
+    /// The whole system as a restart (or checkpoint) left it.
+    static func state(restart r: MDRestartFile.Contents, path: String, masses: [Double]?) throws -> ParticleState {
+        let n = r.ids.count
+        guard r.positions.count == 3 * n, r.velocities.count == 3 * n, r.types.count == n, r.boxLo.count == 3, r.boxHi.count == 3 else {
+            throw InputError("restart file is inconsistent (array sizes)", file: path)
+        }
+        var state = ParticleState(boxLo: SIMD3(r.boxLo[0], r.boxLo[1], r.boxLo[2]), boxHi: SIMD3(r.boxHi[0], r.boxHi[1], r.boxHi[2]),
+                                  masses: masses ?? r.masses, ids: r.ids, types: r.types,
+                                  positions: r.positions, velocities: r.velocities)
+        state.step = r.step
+        state.time = r.time
+        state.thermostatState = r.thermostat
+        state.forces = r.forces.count == 3 * n ? r.forces : nil
+        return state
     }
 
     /// Words an engine failure as the bad input that caused it.
@@ -95,7 +100,18 @@ struct MDJob {
         let s = settings
         try comm.agree { if comm.isRoot { try ensureWritable(path: output) } }
         if let r = s.restartPath { try comm.agree { if comm.isRoot { try ensureWritable(path: r) } } }
-        let (state, typeCount, data) = try comm.agree { try loadSystem() }
+        // A checkpoint of this very job (left by a preempted attempt) is continued, not restarted.
+        let checkpoint = MDCheckpoint.path(for: output)
+        let configSHA256 = SHA256.hex(Array(config.utf8))
+        let resume = try comm.agree { () throws -> MDCheckpoint.Resume? in
+            guard FileManager.default.fileExists(atPath: checkpoint) else { return nil }
+            return try MDCheckpoint.read(checkpoint, configSHA256: configSHA256)
+        }
+        let (state, typeCount, data) = try comm.agree { () throws -> (ParticleState, Int, LAMMPSDataFile?) in
+            guard let resume else { return try loadSystem() }
+            return (try Self.state(restart: resume.contents, path: checkpoint, masses: nil), resume.contents.masses.count, nil)
+        }
+        if let resume { say("qforge md: continuing from checkpoint \(checkpoint) at step \(resume.contents.step)") }
         let parameters = try comm.agree { () throws -> LJParameters in
             let p = try s.ljParameters(typeCount: typeCount)
             let box = state.boxHi - state.boxLo
@@ -112,7 +128,7 @@ struct MDJob {
         runID = comm.broadcast(runID, root: 0)
 
         let velocity: (temperature: Double, seed: UInt64)?
-        if let v = s.velocity { velocity = v } else if state.velocities == nil { velocity = (0, 1) } else { velocity = nil }
+        if resume != nil { velocity = nil } else if let v = s.velocity { velocity = v } else if state.velocities == nil { velocity = (0, 1) } else { velocity = nil }
         let engine = try comm.agree { () throws -> MDEngine in
             do {
                 return try MDEngine(comm: comm, units: s.units, parameters: parameters, state: state, neighbor: s.neighbor,
@@ -133,10 +149,20 @@ struct MDJob {
             if comm.isRoot {
                 writer = try H5MDWriter(path: partial, particleCount: engine.totalAtoms, units: h5Units,
                                         creatorVersion: qforgeVersion, author: ProcessInfo.processInfo.environment["USER"] ?? "qforge")
+                if resume != nil { try writer?.replay(from: checkpoint) }
             }
         }
         do {
-            try runLoop(engine: engine, writer: writer, norm: norm, quiet: quiet, started: started)
+            let end = resume?.endStep ?? engine.step + s.steps
+            try runLoop(engine: engine, writer: writer, norm: norm, quiet: quiet, endStep: end, resumed: resume != nil) {
+                let contents = restartContents(engine: engine)
+                let sig = Int32(comm.allgather([Double(Interrupt.signalNumber)]).max() ?? 0)
+                try comm.agree {
+                    guard let writer, let contents else { return }
+                    try writer.closeAsCheckpoint(contents, configSHA256: configSHA256, endStep: end, to: checkpoint)
+                }
+                return Interrupted(checkpoint: checkpoint, signal: sig)
+            }
             let wall = Date().timeIntervalSince(started)
             try comm.agree {
                 guard comm.isRoot, let writer else { return }
@@ -145,6 +171,7 @@ struct MDJob {
                                            config: config, slurmJobID: RunMetadata.environmentSlurmJobID)
                 try writer.finish(metadata: metadata)
                 try publish(partial: partial, final: output)
+                if resume != nil { unlink(checkpoint) }
             }
             say("  wrote \(output)")
         } catch {
@@ -154,11 +181,14 @@ struct MDJob {
         }
     }
 
-    func runLoop(engine: MDEngine, writer: H5MDWriter?, norm: Double, quiet: Bool, started: Date) throws {
+    /// Steps from the engine's step to `endStep`. `resumed`: the file already holds the frame of
+    /// the first step. `checkpoint` writes the checkpoint and returns the error that ends the run.
+    func runLoop(engine: MDEngine, writer: H5MDWriter?, norm: Double, quiet: Bool, endStep last: Int, resumed: Bool,
+                 checkpoint: () throws -> Interrupted) throws {
         let comm = engine.comm
         let s = settings
-        let first = engine.step, last = engine.step + s.steps
-        say("qforge md: \(engine.totalAtoms) atoms, \(s.units.rawValue) units, \(comm.size) rank\(comm.size == 1 ? "" : "s") as \(engine.grid.counts.x)×\(engine.grid.counts.y)×\(engine.grid.counts.z) bricks, \(s.steps) steps of \(s.timestep)")
+        let first = engine.step, steps = last - first
+        say("qforge md: \(engine.totalAtoms) atoms, \(s.units.rawValue) units, \(comm.size) rank\(comm.size == 1 ? "" : "s") as \(engine.grid.counts.x)×\(engine.grid.counts.y)×\(engine.grid.counts.z) bricks, \(steps) steps of \(s.timestep)")
         say(pad("Step", 10) + ["Temp", "E_pair", "TotEng", "Press"].map { " " + pad($0, 20) }.joined())
         func row(_ t: Thermo) throws {
             guard t.potentialEnergy.isFinite, t.kineticEnergy.isFinite, t.pressure.isFinite else { throw DynamicsFailure.notFinite(step: t.step) }
@@ -169,15 +199,16 @@ struct MDJob {
         let setupThermo = engine.thermo()
         try row(setupThermo)
         let frames = s.trajectoryEvery > 0
-        if frames { try writeFrame(engine: engine, thermo: setupThermo, writer: writer, norm: norm) }
+        if frames && !resumed { try writeFrame(engine: engine, thermo: setupThermo, writer: writer, norm: norm) }
         let progress = ProgressReporter(label: "md steps", enabled: !quiet && comm.isRoot)
         let loopStart = Date()
-        for k in 0..<s.steps {
+        var stopping = false
+        for k in 0..<steps {
             let step = first + k + 1
             let isThermo = step % s.thermoEvery == 0 || step == last
             let isFrame = (frames && step % s.trajectoryEvery == 0) || step == last
             let isRestart = s.restartPath != nil && ((s.restartEvery > 0 && step % s.restartEvery == 0) || step == last)
-            try engine.advance(energy: isThermo || isFrame, forceRebuild: isRestart)
+            try engine.advance(energy: isThermo || isFrame, forceRebuild: isRestart || stopping)
             let t0 = Date()
             if isThermo || isFrame {
                 let t = engine.thermo()
@@ -186,15 +217,26 @@ struct MDJob {
             }
             if isRestart, let path = s.restartPath { try writeRestart(engine: engine, path: path) }
             outputTime += Date().timeIntervalSince(t0)
-            progress.update(done: k + 1, of: s.steps)
+            progress.update(done: k + 1, of: steps)
+            // Preemption: checkpoint only at a step whose lists were rebuilt anyway, so the
+            // continued run repeats this one bit for bit. Poll there and every 100 steps (a cold
+            // solid may seldom rebuild); then force a rebuild next step (exact to round-off only).
+            let rebuilt = engine.lastBuild == step
+            if step < last && (rebuilt || step % 100 == 0) && (stopping || comm.interruptRequested()) {
+                if rebuilt {
+                    progress.finish()
+                    throw try checkpoint()
+                }
+                stopping = true
+            }
         }
         progress.finish()
-        if s.steps == 0 {
+        if steps == 0 {
             try writeFrame(engine: engine, thermo: setupThermo, writer: writer, norm: norm)
             if let path = s.restartPath { try writeRestart(engine: engine, path: path) }
         }
         let loop = Date().timeIntervalSince(loopStart)
-        report(engine: engine, loop: loop, output: outputTime)
+        report(engine: engine, first: first, loop: loop, output: outputTime)
     }
 
     /// Rank 0 gathers every atom (88 bytes each) and appends one H5MD frame in id order.
@@ -241,18 +283,23 @@ struct MDJob {
     }
 
     func writeRestart(engine: MDEngine, path: String) throws {
-        let atoms = gatherAtoms(engine: engine)
+        let contents = restartContents(engine: engine)
         try engine.comm.agree {
-            guard let atoms else { return }
-            var thermostat: [Double] = []
-            if case .noseHoover = engine.integrator { thermostat = [engine.thermostatXi, engine.thermostatEta] }
-            let contents = MDRestartFile.Contents(
-                units: settings.units.rawValue, step: engine.step, time: engine.time,
-                boxLo: [engine.boxLo.x, engine.boxLo.y, engine.boxLo.z], boxHi: [engine.boxHi.x, engine.boxHi.y, engine.boxHi.z],
-                masses: engine.masses, ids: atoms.ids, types: atoms.types.map { $0 - 1 }, positions: atoms.x, velocities: atoms.v,
-                forces: atoms.f, thermostat: thermostat)
+            guard let contents else { return }
             try MDRestartFile.write(contents, to: path)
         }
+    }
+
+    /// Every atom and the thermostat state, gathered on rank 0 (nil elsewhere). Collective.
+    func restartContents(engine: MDEngine) -> MDRestartFile.Contents? {
+        guard let atoms = gatherAtoms(engine: engine) else { return nil }
+        var thermostat: [Double] = []
+        if case .noseHoover = engine.integrator { thermostat = [engine.thermostatXi, engine.thermostatEta] }
+        return MDRestartFile.Contents(
+            units: settings.units.rawValue, step: engine.step, time: engine.time,
+            boxLo: [engine.boxLo.x, engine.boxLo.y, engine.boxLo.z], boxHi: [engine.boxHi.x, engine.boxHi.y, engine.boxHi.z],
+            masses: engine.masses, ids: atoms.ids, types: atoms.types.map { $0 - 1 }, positions: atoms.x, velocities: atoms.v,
+            forces: atoms.f, thermostat: thermostat)
     }
 
     /// Right-aligns `text` in `width` columns.
@@ -261,14 +308,14 @@ struct MDJob {
     }
 
     /// LAMMPS-style loop summary: time, rate, and the Pair/Neigh/Comm/Output/Modify/Other split.
-    func report(engine: MDEngine, loop: Double, output: Double) {
+    func report(engine: MDEngine, first: Int, loop: Double, output: Double) {
         let comm = engine.comm
         let t = engine.times
         let other = max(0, loop - t.pair - t.neighbor - t.comm - t.modify - output)
         let mine = [t.pair, t.neighbor, t.comm, output, t.modify, other]
         let all = comm.allgather(mine)
         guard comm.isRoot else { return }
-        let steps = settings.steps
+        let steps = engine.step - first
         say(String(format: "Loop time of %.6g on %d procs for %d steps with %d atoms", loop, comm.size, steps, engine.totalAtoms))
         let rate = Double(steps) * Double(engine.totalAtoms) / max(loop, 1e-12)
         say(String(format: "Performance: %.6g timesteps/s, %.6g atom-steps/s, %d neighbour-list builds", Double(steps) / max(loop, 1e-12), rate, engine.rebuildCount))
