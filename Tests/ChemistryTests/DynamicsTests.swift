@@ -40,3 +40,26 @@ final class BornOppenheimerTests: XCTestCase {
         XCTAssertEqual(state.velocities[0].z, -state.velocities[1].z, accuracy: 1e-9)  // momentum conserved
     }
 }
+
+/// QM/MM Lennard-Jones part: forces are minus the gradient of its own energy (central differences),
+/// QM–QM pairs contribute nothing, and the minimum image is used across the box.
+final class QMMMTests: XCTestCase {
+    func testLennardJonesForcesAreTheEnergyGradient() throws {
+        let potential = VQEPotential(elements: [.H, .H], charge: 0, multiplicity: 1, comm: SerialCommunicator())
+        let system = QMMMSystem(qmCount: 2, box: 20, bath: (3.8e-4, 6.4), qmAtom: (7e-5, 4.9), cutoff: 10, potential: potential, forceStep: 1e-3)
+        // two H atoms 1.4 bohr apart (no LJ between them), two Ar atoms, one across the boundary
+        let x: [SIMD3<Double>] = [SIMD3(10, 10, 9.3), SIMD3(10, 10, 10.7), SIMD3(10, 16.5, 10), SIMD3(10, 1.5, 11)]
+        let (energy, forces) = system.lennardJones(x)
+        XCTAssertGreaterThan(energy, 0)  // the Ar pair is 5.1 bohr apart through the boundary: repulsive
+        let h = 1e-5
+        for atom in 0..<x.count { for axis in 0..<3 {
+            var plus = x, minus = x
+            plus[atom][axis] += h; minus[atom][axis] -= h
+            let slope = (system.lennardJones(plus).energy - system.lennardJones(minus).energy) / (2 * h)
+            XCTAssertEqual(forces[atom][axis], -slope, accuracy: 1e-10)
+        } }
+        // moving one H along the bond changes only its distance to the other H: no LJ energy change
+        let alone = system.lennardJones([SIMD3(10, 10, 9.3), SIMD3(10, 10, 10.7)])
+        XCTAssertEqual(alone.energy, 0)
+    }
+}
