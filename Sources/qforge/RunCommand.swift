@@ -18,8 +18,12 @@ struct RunCommand: ParsableCommand {
           seed = 7
           observables = ["Z0 Z9"]
 
+        Kinds: statevector, md, vqe (VQE ground energy), bomd (Born–Oppenheimer MD on the VQE
+        energy), qmmm (a VQE molecule in a Lennard-Jones bath); docs/vqe.md covers the last three.
+
         Examples:
           qforge run configs/ghz.toml
+          qforge run configs/h2-vqe.toml
           mpirun -np 2 qforge run configs/qft.toml -o results/qft.h5
         """
     )
