@@ -157,6 +157,10 @@ final class PostgresDatabaseDriver: SQLDatabase, @unchecked Sendable {
         try transaction(begin: "BEGIN", body)
     }
 
+    func query(_ sql: String, _ arguments: [SQLValue]) throws -> [SQLRow] {
+        try connections.withConnection { try Session(connection: $0, logger: connections.logger).query(sql, arguments) }
+    }
+
     private func transaction<T>(begin: String, _ body: (any SQLSession) throws -> T) throws -> T {
         try connections.withConnection { conn in
             let session = Session(connection: conn, logger: connections.logger)

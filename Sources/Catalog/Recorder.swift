@@ -165,6 +165,49 @@ public final class RunRecorder: @unchecked Sendable {
 
     // MARK: Budgets
 
+    /// What a budget check knows: the account with its usage, the rate now, and — when the
+    /// catalog could not be reached — when that was last seen.
+    public struct BudgetView: Sendable {
+        public var account: Account?
+        public var rate: Rate?
+        public var lastSeen: Date?
+    }
+
+    struct BudgetSnapshot: Codable { var account: Account?; var rate: Rate?; var at: Date }
+
+    func budgetPath(_ account: String) -> String {
+        (spoolDirectory as NSString).appendingPathComponent("budget/\(account).json")
+    }
+
+    /// The budget from the catalog, remembered under the spool; when the catalog cannot be
+    /// reached, the last one seen, with the cost of runs still waiting in the spool added to its
+    /// usage (at the remembered rate) so that runs made while it is down still count.
+    public func budget(account: String, partition: String?) throws -> BudgetView {
+        do {
+            let (acct, rate) = try budgetInfo(account: account, partition: partition)
+            if let data = try? CatalogJSON.encoder().encode(BudgetSnapshot(account: acct, rate: rate, at: Date())) {
+                try? FileManager.default.createDirectory(atPath: (budgetPath(account) as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try? data.write(to: URL(fileURLWithPath: budgetPath(account)), options: .atomic)
+            }
+            return BudgetView(account: acct, rate: rate, lastSeen: nil)
+        } catch {
+            guard let data = FileManager.default.contents(atPath: budgetPath(account)),
+                  let snapshot = try? CatalogJSON.decoder().decode(BudgetSnapshot.self, from: data) else { throw error }
+            var acct = snapshot.account
+            if var a = acct, let rate = snapshot.rate {
+                let decoder = CatalogJSON.decoder()
+                let pending = spooled().compactMap { id -> RunRecord? in
+                    guard let d = FileManager.default.contents(atPath: spoolPath(id)) else { return nil }
+                    return try? decoder.decode(RunRecord.self, from: d)
+                }.filter { $0.account == account && $0.startedAt >= snapshot.at && $0.elapsedMs != nil }
+                a.usedCents = (a.usedCents ?? 0) + pending.reduce(0) { $0 + Cost.cents(coreMs: $1.coreMs, nodeMs: $1.nodeMs, rate: rate) }
+                a.remainingCents = a.budgetCents.map { $0 - a.usedCents! }
+                acct = a
+            }
+            return BudgetView(account: acct, rate: snapshot.rate, lastSeen: snapshot.at)
+        }
+    }
+
     /// The account (with usage) and the rate for `partition` now, from whichever catalog this is.
     public func budgetInfo(account: String, partition: String?) throws -> (Account?, Rate?) {
         switch target {

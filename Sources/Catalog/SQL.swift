@@ -66,4 +66,12 @@ extension SQLSession {
 protocol SQLDatabase: Sendable {
     func read<T>(_ body: (any SQLSession) throws -> T) throws -> T
     func write<T>(_ body: (any SQLSession) throws -> T) throws -> T
+    /// One statement outside an explicit transaction (it sees one snapshot anyway): the hot
+    /// reads skip BEGIN and COMMIT.
+    func query(_ sql: String, _ arguments: [SQLValue]) throws -> [SQLRow]
+}
+
+extension SQLDatabase {
+    func query(_ sql: String, _ arguments: [SQLValue]) throws -> [SQLRow] { try read { try $0.query(sql, arguments) } }
+    func query(_ sql: String, _ arguments: any SQLBindable...) throws -> [SQLRow] { try query(sql, arguments.map(\.sqlValue)) }
 }

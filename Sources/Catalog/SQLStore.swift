@@ -157,7 +157,7 @@ public class SQLCatalogStore: CatalogStore, @unchecked Sendable {
 
     public func run(id: String) throws -> RunRecord? {
         guard RunRecord.isValidID(id) else { return nil }  // never stored, so never found
-        return try database.read { try $0.queryOne(Self.selectRun + " WHERE r.id = ?", id).map(Self.decodeRun) }
+        return try database.query(Self.selectRun + " WHERE r.id = ?", id).first.map(Self.decodeRun)
     }
 
     public func runs(_ filter: RunFilter) throws -> Page<RunRecord> {
@@ -185,7 +185,7 @@ public class SQLCatalogStore: CatalogStore, @unchecked Sendable {
         }
         let sql = Self.selectRun + (clauses.isEmpty ? "" : " WHERE " + clauses.joined(separator: " AND "))
             + " ORDER BY r.started_at DESC, r.id DESC LIMIT \(filter.limit + 1)"
-        var items = try database.read { try $0.query(sql, args).map(Self.decodeRun) }
+        var items = try database.query(sql, args).map(Self.decodeRun)
         var next: String?
         if items.count > filter.limit {
             items.removeLast()
@@ -406,7 +406,7 @@ public class SQLCatalogStore: CatalogStore, @unchecked Sendable {
 
     public func authenticate(token: String) throws -> APIKey? {
         guard let prefix = KeyToken.prefix(of: token) else { return nil }
-        let row = try database.read { try $0.queryOne("SELECT * FROM api_keys WHERE prefix = ?", prefix) }
+        let row = try database.query("SELECT * FROM api_keys WHERE prefix = ?", prefix).first
         guard let row, row.int("revoked_at") == nil, KeyToken.constantTimeEqual(row.requiredText("hash"), KeyToken.hash(token)) else { return nil }
         return Self.decodeKey(row)
     }

@@ -73,6 +73,10 @@ final class GRDBDatabase: SQLDatabase, @unchecked Sendable {
         try writer.read { try body(Session(db: $0, owner: self)) }
     }
 
+    func query(_ sql: String, _ arguments: [SQLValue]) throws -> [SQLRow] {
+        try writer.unsafeRead { try Session(db: $0, owner: self).query(sql, arguments) }
+    }
+
     func write<T>(_ body: (any SQLSession) throws -> T) throws -> T {
         try writer.writeWithoutTransaction { db in
             var result: T?

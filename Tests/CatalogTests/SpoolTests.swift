@@ -23,6 +23,33 @@ final class SpoolTests: XCTestCase {
         XCTAssertEqual(try store.run(id: "s1")?.state, .completed)
     }
 
+    /// While the catalog is down, budget checks use the last usage seen plus the spooled runs.
+    func testBudgetWhileUnreachable() throws {
+        let dir = tempDir("budget")
+        let spool = dir + "/spool"
+        let store = try SQLiteStore(path: dir + "/catalog.sqlite")
+        _ = try store.putAccount(Account(name: "chem", budgetCents: 1000), actor: "t")
+        _ = try store.addRate(Rate(coreHourMicros: 1_000_000, validFrom: date("2020-01-01")), actor: "t")  // 1.00 per core-hour
+        try store.upsertRun(makeRun("before", start: "2026-11-10T12:00:00Z", ranks: 1, threads: 1, elapsedMs: 3_600_000), actor: "t")
+        let up = RunRecorder(target: .sqlite(path: dir + "/catalog.sqlite"), spoolDirectory: spool)
+        let seen = try up.budget(account: "chem", partition: nil)
+        XCTAssertNil(seen.lastSeen)
+        XCTAssertEqual(seen.account?.usedCents, 100)
+
+        let down = RunRecorder(target: .http(url: URL(string: "http://127.0.0.1:9")!), spoolDirectory: spool, timeout: 2)
+        var late = makeRun("while-down", ranks: 2, threads: 1, elapsedMs: 3 * 3_600_000)  // 6 core-hours
+        late.startedAt = Date()
+        XCTAssertNotNil(down.record(late))
+        XCTAssertNotNil(down.record(makeRun("other", account: "phys")))
+        let view = try down.budget(account: "chem", partition: nil)
+        XCTAssertNotNil(view.lastSeen)
+        XCTAssertEqual(view.account?.usedCents, 100 + 600)
+        XCTAssertEqual(view.account?.remainingCents, 300)
+        XCTAssertEqual(view.rate?.coreHourMicros, 1_000_000)
+        // Never seen: nothing to go on.
+        XCTAssertThrowsError(try down.budget(account: "bio", partition: nil))
+    }
+
     func testRejectedRecordsMoveAside() throws {
         let dir = tempDir("spool")
         let spool = dir + "/spool"
