@@ -202,13 +202,14 @@ struct MDJob {
         if frames && !resumed { try writeFrame(engine: engine, thermo: setupThermo, writer: writer, norm: norm) }
         let progress = ProgressReporter(label: "md steps", enabled: !quiet && comm.isRoot)
         let loopStart = Date()
-        var stopping = false
+        var stopRequestedAt: Int? = nil
         for k in 0..<steps {
             let step = first + k + 1
             let isThermo = step % s.thermoEvery == 0 || step == last
             let isFrame = (frames && step % s.trajectoryEvery == 0) || step == last
             let isRestart = s.restartPath != nil && ((s.restartEvery > 0 && step % s.restartEvery == 0) || step == last)
-            try engine.advance(energy: isThermo || isFrame, forceRebuild: isRestart || stopping)
+            let overdue = stopRequestedAt.map { step - $0 > 100 } ?? false
+            try engine.advance(energy: isThermo || isFrame, forceRebuild: isRestart || overdue)
             let t0 = Date()
             if isThermo || isFrame {
                 let t = engine.thermo()
@@ -220,14 +221,15 @@ struct MDJob {
             progress.update(done: k + 1, of: steps)
             // Preemption: checkpoint only at a step whose lists were rebuilt anyway, so the
             // continued run repeats this one bit for bit. Poll there and every 100 steps (a cold
-            // solid may seldom rebuild); then force a rebuild next step (exact to round-off only).
+            // solid may seldom rebuild); if no rebuild comes within 100 steps of the request,
+            // force one (the continuation is then exact to round-off only).
             let rebuilt = engine.lastBuild == step
-            if step < last && (rebuilt || step % 100 == 0) && (stopping || comm.interruptRequested()) {
+            if step < last && (rebuilt || step % 100 == 0) && (stopRequestedAt != nil || comm.interruptRequested()) {
                 if rebuilt {
                     progress.finish()
                     throw try checkpoint()
                 }
-                stopping = true
+                if stopRequestedAt == nil { stopRequestedAt = step }
             }
         }
         progress.finish()
