@@ -102,7 +102,8 @@ final class RunRecording {
         self.timeLimit = timeLimit
     }
 
-    static func begin(kind: String, options: CatalogOptions?, comm: Communicator) throws -> RunRecording {
+    /// `threads`: threads per rank the job runs (core-hours are ranks × threads × hours).
+    static func begin(kind: String, options: CatalogOptions?, comm: Communicator, threads: Int? = nil) throws -> RunRecording {
         let runID = UUID().uuidString.lowercased()
         guard comm.isRoot, let options, options.target != .off else {
             return RunRecording(runID: runID, recorder: nil, record: nil, timeLimit: nil)
@@ -110,7 +111,7 @@ final class RunRecording {
         let env = options.environment
         let recorder = RunRecorder(target: options.target, spoolDirectory: env["QFORGE_SPOOL"] ?? "results/.catalog-spool",
                                    apiKey: env["QFORGE_API_KEY"], actor: "engine")
-        let threads = [env["QFORGE_THREADS"], env["OMP_NUM_THREADS"]].compactMap { $0.flatMap(Int.init) }.first { $0 > 0 } ?? 1
+        let threads = max(1, threads ?? defaultThreadsPerRank(environment: env))
         let nodes = (env["SLURM_JOB_NUM_NODES"] ?? env["SLURM_NNODES"]).flatMap(Int.init) ?? 1
         var run = RunRecord(
             id: runID, app: "qforge-\(kind)", appVersion: qforgeVersion, kind: kind, account: options.resolvedAccount,
@@ -124,7 +125,11 @@ final class RunRecording {
         // Budget: warn at 80 % and 100 %; with --enforce-budget refuse a run the rest cannot cover.
         var refusal: String?
         do {
-            let (account, rate) = try recorder.budgetInfo(account: run.account, partition: run.partition)
+            let view = try recorder.budget(account: run.account, partition: run.partition)
+            let (account, rate) = (view.account, view.rate)
+            if let seen = view.lastSeen {
+                warn("catalog unreachable; checking the budget against the usage last seen at \(Timestamp.format(seen)) plus spooled runs")
+            }
             let estimate = timeLimit.flatMap { seconds in
                 rate.map { Cost.cents(coreMs: Int64(run.ranks * run.threads) * seconds * 1000, nodeMs: Int64(run.nodes) * seconds * 1000, rate: $0) }
             }
@@ -220,10 +225,10 @@ func currentUserName() -> String {
 
 extension RunRecording {
     /// Runs `body` between `begin` and `end`: any job kind records itself this way.
-    static func recorded(kind: String, options: CatalogOptions?, resultPath: String? = nil,
+    static func recorded(kind: String, options: CatalogOptions?, resultPath: String? = nil, threads: Int? = nil,
                          _ body: (RunRecording) throws -> Void) throws {
         let comm = Launch.communicator
-        let recording = try comm.agree { try RunRecording.begin(kind: kind, options: options, comm: comm) }
+        let recording = try comm.agree { try RunRecording.begin(kind: kind, options: options, comm: comm, threads: threads) }
         recording.resultPath = resultPath
         do {
             try body(recording)
@@ -238,7 +243,7 @@ extension RunRecording {
 extension StatevectorJob {
     /// A statevector run, recorded in the catalog (see `RunRecording`).
     func run(config: String, quiet: Bool) throws {
-        try RunRecording.recorded(kind: "statevector", options: catalog) { recording in
+        try RunRecording.recorded(kind: "statevector", options: catalog, threads: threads) { recording in
             try execute(config: config, quiet: quiet, recording: recording)
         }
     }

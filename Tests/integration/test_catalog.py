@@ -18,7 +18,7 @@ from pathlib import Path
 import h5py
 import pytest
 
-from conftest import QFORGE_BIN, assert_input_error, assert_ok, clean_env, describe, run_qforge
+from conftest import QFORGE_BIN, REPO_ROOT, assert_input_error, assert_ok, clean_env, describe, run_qforge
 
 GHZ = """OPENQASM 2.0;
 include "qelib1.inc";
@@ -246,3 +246,71 @@ def test_live_server_records_and_spool_sync(work: Path):
         assert 'qforge_catalog_runs{state="completed"} 2' in metrics
     finally:
         server.stop()
+
+
+# --------------------------------------------------------------------------------------------
+# PostgreSQL: the same catalog in a real server (started on loopback by scripts/start-postgres)
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    given = os.environ.get("QFORGE_TEST_POSTGRES_URL")
+    if given:
+        yield given
+        return
+    proc = subprocess.run(["bash", str(REPO_ROOT / "scripts" / "start-postgres")], capture_output=True, text=True, timeout=300)
+    found = dict(line[len("export "):].split("=", 1) for line in proc.stdout.splitlines() if line.startswith("export "))
+    if proc.returncode != 0 or "QFORGE_TEST_POSTGRES_URL" not in found:
+        pytest.skip(f"PostgreSQL unavailable: scripts/start-postgres exited {proc.returncode}: {proc.stderr.strip()}")
+    try:
+        yield found["QFORGE_TEST_POSTGRES_URL"]
+    finally:
+        subprocess.run(["bash", str(REPO_ROOT / "scripts" / "start-postgres"), "stop", found["PGDATA_DIR"]], timeout=60)
+
+
+@pytest.fixture
+def pg_catalog(postgres_url: str) -> str:
+    """A fresh schema of its own, as a catalog URL."""
+    schema = "py_" + os.urandom(6).hex()
+    subprocess.run(["psql", "-q", postgres_url, "-c", f"CREATE SCHEMA {schema}"], check=True, capture_output=True, timeout=30)
+    return f"{postgres_url}?search_path={schema}"
+
+
+def test_postgres_catalog_end_to_end(work: Path, pg_catalog: str):
+    env = env_for(work, QFORGE_CATALOG=pg_catalog)
+    assert_ok(run_qforge(["catalog", "rates", "add", "--core-hour", "3600", "--from", "2020-01-01"], env=env))
+    assert_ok(sv(work, "--account", "chem", env=env))  # recorded through $QFORGE_CATALOG
+    proc = assert_ok(run_qforge(["catalog", "runs", "--db", pg_catalog, "--format", "json"], env=env_for(work)))
+    [run] = json.loads(proc.stdout)
+    assert run["state"] == "completed" and run["account"] == "chem"
+    assert run["result_sha256"] == hashlib.sha256((work / "ghz.h5").read_bytes()).hexdigest()
+    # 3600 per core-hour is one per core-second: the charge is the elapsed milliseconds / 10, rounded.
+    assert run["cost_cents"] == (run["elapsed_ms"] * run["ranks"] * run["threads"] + 5) // 10
+    assert not (work / "results" / "catalog.sqlite").exists() and not (work / "catalog.sqlite").exists()
+
+    # The HTTP service over the same PostgreSQL catalog.
+    admin = assert_ok(run_qforge(["catalog", "keys", "create", "--db", pg_catalog, "--role", "admin"], env=env_for(work))).stdout.strip()
+    port = free_port()
+    server = subprocess.Popen([str(QFORGE_BIN), "catalog", "serve", "--db", pg_catalog, "--port", str(port)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env())
+    try:
+        srv = Server(work / "unused.sqlite", port)
+        srv.proc = server
+        deadline = time.time() + 20
+        while True:
+            try:
+                urllib.request.urlopen(f"{srv.url}/healthz", timeout=1)
+                break
+            except OSError:
+                assert server.poll() is None and time.time() < deadline, server.stderr.read() if server.poll() is not None else "no start"
+                time.sleep(0.1)
+        assert srv.get(f"/api/v1/runs/{run['id']}", admin)["cost_cents"] == run["cost_cents"]
+        usage = srv.get("/api/v1/accounts/chem", admin)
+        assert usage["used_cents"] == run["cost_cents"] and usage["runs"] == 1
+    finally:
+        srv.stop()
+
+    bad = run_qforge(["catalog", "runs", "--db", "postgres://127.0.0.1/nouser"], env=env_for(work))
+    assert_input_error(bad)
+    down = run_qforge(["catalog", "runs", "--db", "postgres://qforge@127.0.0.1:1/none"], env=env_for(work))
+    assert down.returncode == 1 and "cannot open catalog" in down.stderr and "Traceback" not in down.stderr
