@@ -252,6 +252,15 @@ extension CatalogContext {
 /// may do. Health, metrics and the spec are public.
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = CatalogContext
+
+    /// Spaces and tabs off both ends, on UTF-8 bytes: Foundation's trimmingCharacters bridges
+    /// through NSString and was 3 % of a GET.
+    static func trimmed(_ s: String) -> String {
+        let u = s.utf8
+        guard let first = u.firstIndex(where: { $0 != 32 && $0 != 9 }), let last = u.lastIndex(where: { $0 != 32 && $0 != 9 }) else { return "" }
+        return String(Substring(u[first...last]))
+    }
+
     let store: any CatalogStore
     let cache: KeyCache
     let io: StoreExecutor
@@ -259,7 +268,7 @@ struct AuthMiddleware: RouterMiddleware {
         var context = context
         let header = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
             ?? request.headers[HTTPField.Name("X-API-Key")!]
-        if let token = header?.trimmingCharacters(in: .whitespaces) {
+        if let token = header.map(Self.trimmed) {
             var key = cache.key(for: token)
             if key == nil, let found = try await io.run({ try store.authenticate(token: token) }) {
                 cache.remember(found, for: token)
