@@ -13,7 +13,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import clean_env, describe, qforge_command, run_qforge
+from conftest import QFORGE_BIN, clean_env, describe, qforge_command, run_qforge
 
 # A 256-atom LJ liquid: neighbour lists rebuild every ~10 steps (the checkpoint's safe points).
 LIQUID = """
@@ -36,7 +36,8 @@ thermo = 20
 trajectory = 50
 """
 INTEGRATORS = ("nve", "langevin")
-STEPS = 3000
+# Long enough that SIGUSR1 (sent after step 200) lands mid-run with a release build too.
+STEPS = 3000 if "debug" in str(QFORGE_BIN) else 20000
 
 
 def liquid(tmp: Path, integrator: str) -> Path:
@@ -135,8 +136,10 @@ def test_interrupted_run_continues_bit_for_bit(tmp_path, references, integrator)
 def test_continue_on_another_rank_count(tmp_path, references):
     job, result = liquid(tmp_path, "nve"), tmp_path / "run.h5md"
     args = ["run", job, "-o", result, "--quiet", "--catalog", "off"]
-    first = interrupt(args, 2, clean_env(), after_step=2600)
+    first = interrupt(args, 2, clean_env())
     assert first.returncode == 75, describe(first)
+    with h5py.File(str(result) + ".checkpoint", "r") as f:
+        step = int(f["restart"].attrs["step"])
     second = run_qforge(args, 1, env=clean_env(), timeout=300)  # the checkpoint holds every atom
     assert second.returncode == 0, describe(second)
     got, want = datasets(result), references["nve"]
@@ -144,9 +147,12 @@ def test_continue_on_another_rank_count(tmp_path, references):
         assert got[name].shape == want[name].shape, name
         if name.endswith("step") or name.endswith("time") or "species" in name or name.endswith("id/value"):
             assert np.array_equal(got[name], want[name]), name
-    # Round-off differences (other summation order) grow slowly over a few hundred steps.
-    assert np.allclose(got["observables/total_energy/value"], want["observables/total_energy/value"], rtol=1e-9, atol=0)
-    assert np.allclose(got["particles/trajectory/position/value"], want["particles/trajectory/position/value"], atol=1e-6)
+    # Round-off differences (another force summation order) grow chaotically: compare the
+    # trajectory closely for 300 steps after the checkpoint, the conserved energy throughout.
+    near = got["particles/trajectory/position/step"] <= step + 300
+    assert near.sum() >= 5
+    assert np.allclose(got["particles/trajectory/position/value"][near], want["particles/trajectory/position/value"][near], atol=1e-6)
+    assert np.allclose(got["observables/total_energy/value"], want["observables/total_energy/value"], rtol=1e-4, atol=0)
 
 
 def test_checkpoint_of_another_job_is_refused(tmp_path):
