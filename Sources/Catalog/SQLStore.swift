@@ -88,8 +88,21 @@ public class SQLCatalogStore: CatalogStore, @unchecked Sendable {
         }
         try ensureAccountAndApp(s, run: run, now: now)
         if try !s.query(Self.upsertSQL, Self.arguments(run, now: now)).isEmpty {  // else a stale `running` record after the end
-            if run.state.isTerminal, run.elapsedMs != nil { try charge(s, run: run) }
+            let charged = run.state.isTerminal && run.elapsedMs != nil
+            let charge = charged ? try self.charge(s, run: run) : nil
             try appendAudit(s, actor: item.actor, action: "run.\(run.state.rawValue)", target: run.id, detail: nil, now: now)
+            // The row is what was just written (no need to read it back): a charged run has the
+            // charge just made, a running one none. Only an ended run without elapsed time may
+            // keep an older charge, so it is read back below.
+            if charged || run.state == .running {
+                var stored = run
+                stored.startedAt = Timestamp.date(ms: Timestamp.ms(run.startedAt))
+                stored.endedAt = run.endedAt.map { Timestamp.date(ms: Timestamp.ms($0)) }
+                stored.coreHours = run.elapsedMs == nil ? nil : Cost.hours(ms: run.coreMs)
+                stored.costCents = charge?.cents
+                stored.currency = charge?.currency
+                return .success(stored)
+            }
         }
         guard let stored = try s.queryOne(Self.selectRun + " WHERE r.id = ?", run.id) else { return .failure(.notFound("run \(run.id) vanished")) }
         return .success(Self.decodeRun(stored))
@@ -117,10 +130,11 @@ public class SQLCatalogStore: CatalogStore, @unchecked Sendable {
                       run.app, run.appVersion, now)
     }
 
-    private func charge(_ s: any SQLSession, run: RunRecord) throws {
+    /// Charges an ended run at the rate valid at its start (none: no charge); returns the charge.
+    private func charge(_ s: any SQLSession, run: RunRecord) throws -> (cents: Int64, currency: String)? {
         guard let rate = try Self.rate(s, partition: run.partition, at: run.startedAt), let rateID = rate.id else {
             try s.execute("DELETE FROM charges WHERE run_id = ?", run.id)
-            return
+            return nil
         }
         let cents = Cost.cents(coreMs: run.coreMs, nodeMs: run.nodeMs, rate: rate)
         try s.execute("""
@@ -130,6 +144,7 @@ public class SQLCatalogStore: CatalogStore, @unchecked Sendable {
                 started_at = excluded.started_at, core_ms = excluded.core_ms, node_ms = excluded.node_ms,
                 amount_cents = excluded.amount_cents, currency = excluded.currency
             """, run.id, rateID, run.account, run.app, Timestamp.ms(run.startedAt), run.coreMs, run.nodeMs, cents, rate.currency)
+        return (cents, rate.currency)
     }
 
     static let selectRun = """

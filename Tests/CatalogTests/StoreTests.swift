@@ -178,6 +178,26 @@ final class StoreTests: XCTestCase {
         XCTAssertThrowsError(try store.putAccount(Account(name: "a b"), actor: "t"))
     } }
 
+    /// What a write returns is what a read then gives, whether or not it was read back.
+    func testUpsertReturnsTheStoredRecord() throws { try forEachBackend { c in
+        let store = c.store
+        _ = try store.addRate(Rate(coreHourMicros: 15_000, validFrom: date("2026-01-01")), actor: "t")
+        var start = makeRun("r", state: .running)
+        start.startedAt = start.startedAt.addingTimeInterval(0.0004567)  // sub-millisecond: stored as ms
+        start.metrics = ["qubits": 3, "energy": -1.137283834488]
+        XCTAssertEqual(try store.upsertRun(start, actor: "t"), try store.run(id: "r"))
+        var end = makeRun("r")
+        end.endedAt = end.endedAt?.addingTimeInterval(0.0009)
+        XCTAssertEqual(try store.upsertRun(end, actor: "t"), try store.run(id: "r"))
+        XCTAssertEqual(try store.run(id: "r")?.costCents, 6)  // 4 core-hours at 0.015
+        var noElapsed = makeRun("r"); noElapsed.elapsedMs = nil  // keeps the earlier charge: read back
+        XCTAssertEqual(try store.upsertRun(noElapsed, actor: "t"), try store.run(id: "r"))
+        XCTAssertEqual(try store.upsertRun(start, actor: "t"), try store.run(id: "r"))  // stale start: the ended run
+        var free = makeRun("f", start: "2025-01-01T00:00:00Z")  // no rate then
+        free.metrics = [:]
+        XCTAssertEqual(try store.upsertRun(free, actor: "t"), try store.run(id: "f"))
+    } }
+
     /// A key's account scope is checked inside the write, against the stored run's account.
     func testScopedUpsertBatch() throws { try forEachBackend { c in
         let store = c.store
