@@ -192,3 +192,23 @@ def test_plot_usage_totals_match_catalog(tmp_path):
     beta_hours = sum(float(r["core_hours"]) for r in runs if r["account"] == "beta")
     assert np.isclose(float(lines["beta"][2]), beta_hours, atol=1e-6)
     assert lines["qforge-statevector"][1] == "3"
+
+
+def test_inspect_summarises_md_and_vqe(tmp_path):
+    out = md_result(tmp_path, 1.0)
+    proc = subprocess.run([str(QFORGE_BIN), "inspect", str(out)], capture_output=True, text=True)
+    assert proc.returncode == 0, describe(proc)
+    with h5py.File(out, "r") as f:
+        steps = f["particles/trajectory/position/step"][()]
+        temperature = f["observables/temperature/value"][()]
+    assert "atoms:          108, lj units" in proc.stdout
+    assert f"frames:         {len(steps)}, steps {steps[0]}…{steps[-1]}" in proc.stdout
+    row = next(line.split() for line in proc.stdout.splitlines() if line.strip().startswith("temperature "))
+    assert np.isclose(float(row[1]), temperature[-1], rtol=1e-9) and np.isclose(float(row[2]), temperature.mean(), rtol=1e-9)
+    vqe = vqe_file(tmp_path / "v.h5", 0.735, -1.1373060, [-1.0, -1.1373060])
+    with h5py.File(vqe, "a") as f:
+        f["vqe"].attrs["exact_energy"] = -1.137306035753
+    proc = subprocess.run([str(QFORGE_BIN), "inspect", str(vqe)], capture_output=True, text=True)
+    assert proc.returncode == 0, describe(proc)
+    assert "vqe energy:     -1.137306000000 hartree" in proc.stdout
+    assert "VQE − exact = 3.575e-08" in proc.stdout and "1 Pauli terms" in proc.stdout
