@@ -31,13 +31,21 @@ public func inspectSummary(path: String) throws -> String {
         lines.append("run metadata: missing (an unfinished .partial file, or not written by qforge)")
     }
 
-    if metadata?.jobKind == "statevector" || file.exists(StatevectorFile.qasmPath)
-        || file.exists(StatevectorFile.amplitudesPath) {
-        lines += try statevectorSummary(file)
+    // A section that cannot be read (an unfinished or foreign file) is named, not fatal: the
+    // listing of what is there still follows.
+    func section(_ name: String, _ summary: (H5File) throws -> [String]) {
+        do { lines += try summary(file) } catch { lines.append("\(name): incomplete (\(error))") }
     }
-    if file.exists("particles/trajectory/position/value") { lines += try trajectorySummary(file) }
-    if file.exists("vqe/energy") { lines += try vqeSummary(file) }
-    if file.exists("restart") { lines += try restartSummary(file) }
+    if metadata?.jobKind == StatevectorCheckpoint.jobKind {
+        // Amplitudes in the run's physical qubit order: no basis-state summary.
+        section("checkpoint", statevectorCheckpointSummary)
+    } else if metadata?.jobKind == "statevector" || file.exists(StatevectorFile.qasmPath)
+        || file.exists(StatevectorFile.amplitudesPath) {
+        section("state", statevectorSummary)
+    }
+    if file.exists("particles/trajectory/position/value") { section("trajectory", trajectorySummary) }
+    if file.exists("vqe/energy") { section("vqe", vqeSummary) }
+    if file.exists("restart") { section("restart", restartSummary) }
 
     lines.append("contents:")
     lines += try treeListing(file)
@@ -180,6 +188,13 @@ private func trajectorySummary(_ file: H5File) throws -> [String] {
         }
     }
     return lines
+}
+
+/// A preempted statevector run: how far it got and in which qubit layout.
+private func statevectorCheckpointSummary(_ file: H5File) throws -> [String] {
+    let done = try file.attribute("done").intValue ?? 0
+    let layout = try file.attribute("layout").description
+    return [field("checkpoint", "statevector after \(done) operations (physical layout \(layout)): run the same command again to continue")]
 }
 
 /// VQE (vqe, bomd, qmmm): final energy, its distance to the exact energy when stored, iterations.

@@ -37,6 +37,16 @@ public struct SimulationResult: Sendable {
     public var trajectories: Int
 }
 
+/// Thrown by `Simulator.run` at an instruction boundary when `interruptCheck` said stop. The
+/// state is left as it is in memory: `done` logical instructions applied, logical qubit q stored
+/// at physical index bit `layout[q]`. `resumable` is false for trajectory runs (mid-circuit
+/// measurement), which cannot continue from a saved state.
+public struct SimulationInterrupted: Error, Sendable {
+    public let done: Int
+    public let layout: [Int]
+    public let resumable: Bool
+}
+
 /// The distributed statevector simulator: owns the state in the chosen precision and runs circuits on it.
 public final class Simulator {
     public let qubits: Int
@@ -46,6 +56,12 @@ public final class Simulator {
     public var fusion: FusionLimits? = FusionLimits()
     /// Threads inside this rank (results are identical for any count).
     public var threads: Int = 1 { didSet { updateTeam() } }
+    /// Polled between blocks of instructions (every `boundaryInterval`); must be collective, i.e.
+    /// give the same answer on every rank (`Communicator.interruptRequested`). true stops the run.
+    public var interruptCheck: (() -> Bool)?
+    /// Logical instructions between points where a run may stop and resume. Fixed by the qubit
+    /// count alone, so a resumed run executes exactly the operations an uninterrupted one would.
+    public var boundaryInterval: Int { qubits >= 28 ? 64 : 256 }
     /// Fewest work items per thread; tests lower it to split even tiny states.
     var threadGrain = 1 << 12 { didSet { updateTeam() } }
 
@@ -109,6 +125,21 @@ public final class Simulator {
         case single(UnsafeBufferPointer<Float>)
     }
 
+    public enum MutableLocalAmplitudes {
+        case double(UnsafeMutableBufferPointer<Double>)
+        case single(UnsafeMutableBufferPointer<Float>)
+    }
+
+    /// This rank's storage, writable (to load a checkpoint before `run(…, resume:)`).
+    public func withMutableLocalAmplitudes<R>(_ body: (MutableLocalAmplitudes) throws -> R) rethrows -> R {
+        switch storage {
+        case .double(let s):
+            return try body(.double(UnsafeMutableBufferPointer(start: UnsafeMutableRawPointer(s.amplitudes).assumingMemoryBound(to: Double.self), count: 2 * s.localCount)))
+        case .single(let s):
+            return try body(.single(UnsafeMutableBufferPointer(start: UnsafeMutableRawPointer(s.amplitudes).assumingMemoryBound(to: Float.self), count: 2 * s.localCount)))
+        }
+    }
+
     public func withLocalAmplitudes<R>(_ body: (LocalAmplitudes) throws -> R) rethrows -> R {
         switch storage {
         case .double(let s):
@@ -120,37 +151,45 @@ public final class Simulator {
 
     /// Runs `circuit` from |0…0⟩. Terminal measurements are sampled from the final state
     /// (which is left unmeasured); mid-circuit measurement, reset or `if` run one trajectory
-    /// per shot (at least one), leaving the last trajectory's state.
-    public func run(_ circuit: Circuit, options: SimulationOptions,
+    /// per shot (at least one), leaving the last trajectory's state. `resume` continues a
+    /// sampleable circuit from a state loaded with `withMutableLocalAmplitudes` (a checkpoint).
+    public func run(_ circuit: Circuit, options: SimulationOptions, resume: (done: Int, layout: [Int])? = nil,
                     progress: ((Int, Int) -> Void)? = nil) throws -> SimulationResult {
         switch storage {
-        case .double(let s): return try run(circuit, on: s, options: options, progress: progress)
-        case .single(let s): return try run(circuit, on: s, options: options, progress: progress)
+        case .double(let s): return try run(circuit, on: s, options: options, resume: resume, progress: progress)
+        case .single(let s): return try run(circuit, on: s, options: options, resume: resume, progress: progress)
         }
     }
 
+    /// Instructions a run executes before sampling (what `SimulationInterrupted.done` counts).
+    public static func resumableInstructionCount(_ circuit: Circuit) -> Int? {
+        let plan = MeasurementPlan(circuit)
+        return plan.isSampleable ? plan.unitaryPart.count : nil
+    }
+
     private func run<T>(_ circuit: Circuit, on state: DistributedState<T>, options: SimulationOptions,
-                        progress: ((Int, Int) -> Void)?) throws -> SimulationResult {
+                        resume: (done: Int, layout: [Int])?, progress: ((Int, Int) -> Void)?) throws -> SimulationResult {
         precondition(circuit.qubitCount == qubits)
         let plan = MeasurementPlan(circuit)
         var counts: [UInt64: UInt64] = [:]
         var trajectories = 0
         if plan.isSampleable {
-            state.setZeroState()
-            execute(plan.unitaryPart, on: state, classical: nil, rng: nil, progress: progress)
+            if resume == nil { state.setZeroState() }
+            try execute(plan.unitaryPart, on: state, from: resume, classical: nil, rng: nil, progress: progress)
             if options.shots > 0 {
                 for index in state.sample(shots: options.shots, seed: options.seed) {
                     counts[plan.outcome(ofBasisState: index), default: 0] += 1
                 }
             }
         } else {
+            precondition(resume == nil, "trajectory runs cannot resume")
             trajectories = max(options.shots, 1)
             for shot in 0..<trajectories {
                 state.setZeroState()
                 var rng = SplitMix64(seed: options.seed &+ UInt64(shot) &* 0x9E37_79B9_7F4A_7C15)
                 var classical: UInt64 = 0
-                execute(circuit.instructions, on: state, classical: &classical, rng: &rng,
-                        progress: shot == 0 ? progress : nil)
+                try execute(circuit.instructions, on: state, from: nil, classical: &classical, rng: &rng,
+                            progress: shot == 0 ? progress : nil)
                 // Every rank holds the same classical bits; count them once, on rank 0.
                 if comm.rank == 0 && options.shots > 0 { counts[classical, default: 0] += 1 }
             }
@@ -167,19 +206,22 @@ public final class Simulator {
                                 trajectories: trajectories)
     }
 
-    private func execute<T>(_ instructions: [Instruction], on state: DistributedState<T>,
+    private func execute<T>(_ instructions: [Instruction], on state: DistributedState<T>, from resume: (done: Int, layout: [Int])?,
                             classical: UnsafeMutablePointer<UInt64>?, rng: UnsafeMutablePointer<SplitMix64>?,
-                            progress: ((Int, Int) -> Void)?) {
-        let mapping = QubitMapping(qubits: qubits, localQubits: state.localQubitCount, boundaryInterval: 256)
+                            progress: ((Int, Int) -> Void)?) throws {
+        let mapping = QubitMapping(qubits: qubits, localQubits: state.localQubitCount, boundaryInterval: boundaryInterval)
         let fusion = fusion.map { GateFusion(localQubits: state.localQubitCount, maxDenseQubits: $0.maxDenseQubits,
                                              maxDiagonalQubits: $0.maxDiagonalQubits) }
-        progress?(0, instructions.count)
-        for step in mapping.plan(instructions) {
+        progress?(resume?.done ?? 0, instructions.count)
+        for step in mapping.plan(instructions, from: resume?.done ?? 0, layout: resume?.layout) {
             switch step {
             case .swap(let local, let global):
                 state.swapQubits(local: local, global: global)
-            case .boundary(let done, _):
+            case .boundary(let done, let layout):
                 progress?(done, instructions.count)
+                if let interruptCheck, interruptCheck() {
+                    throw SimulationInterrupted(done: done, layout: layout, resumable: classical == nil)
+                }
             case .instructions(let physical):
                 for operation in fusion?.fuse(physical) ?? physical.map({ .instruction($0) }) {
                     switch operation {

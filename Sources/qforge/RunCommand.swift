@@ -92,5 +92,13 @@ extension StatevectorJob {
             precision = value
         }
         writeState = try file.boolean("write_state") ?? true
+        if let t = try file.integer("threads") {
+            guard t >= 1 else { throw file.error("'threads' must be ≥ 1", at: "threads") }
+            threads = t
+        }
+        if let f = try file.integer("max_fused") {
+            guard (0...6).contains(f) else { throw file.error("'max_fused' must be between 0 and 6", at: "max_fused") }
+            maxFused = f
+        }
     }
 }

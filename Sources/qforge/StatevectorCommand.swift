@@ -103,17 +103,37 @@ struct StatevectorJob {
         var runID = comm.isRoot ? recording.runID : ""
         runID = comm.broadcast(runID, root: 0)
 
+        let source = (try? String(contentsOfFile: circuit, encoding: .utf8)) ?? ""
+        let checkpoint = StatevectorCheckpoint.path(for: outputPath)
+        // What must match for a checkpoint to continue this run: the circuit and what changes
+        // the arithmetic (precision, fusion). Ranks and threads may differ.
+        let identity = SHA256.hex("\(source)\u{0}\(precision.rawValue)\u{0}\(maxFused)".utf8)
+        let resume = try resumeFromCheckpoint(checkpoint, identity: identity, program: program, simulator: simulator, comm: comm)
+        simulator.interruptCheck = { comm.interruptRequested() }
+
         let progress = ProgressReporter(label: "gates", enabled: !quiet && comm.isRoot)
         let simulationStart = Date()
-        let result = try simulator.run(program, options: SimulationOptions(shots: shots, seed: seed, observables: paulis)) {
-            progress.update(done: $0, of: $1)
+        let result: SimulationResult
+        do {
+            result = try simulator.run(program, options: SimulationOptions(shots: shots, seed: seed, observables: paulis),
+                                       resume: resume.map { ($0.done, $0.layout) }) {
+                progress.update(done: $0, of: $1)
+            }
+        } catch let stop as SimulationInterrupted {
+            progress.finish()
+            let signal = Int32(comm.allgather([Double(Interrupt.signalNumber)]).max() ?? 0)
+            guard stop.resumable else {
+                throw RuntimeError("interrupted by signal \(signal); circuits with mid-circuit measure, reset or if() run one trajectory per shot and are not checkpointed")
+            }
+            try writeCheckpoint(checkpoint, StatevectorCheckpoint.Position(done: stop.done, layout: stop.layout),
+                                identity: identity, qubits: program.qubitCount, simulator: simulator, comm: comm)
+            throw Interrupted(checkpoint: checkpoint, signal: signal)
         }
         progress.finish()
         let simulationSeconds = Date().timeIntervalSince(simulationStart)
 
         // Serial HDF5: rank 0 creates the file, then each rank writes its own slice in turn.
         let partial = outputPath + ".partial"
-        let source = (try? String(contentsOfFile: circuit, encoding: .utf8)) ?? ""
         try comm.agree {
             if comm.isRoot {
                 try StatevectorFile.create(path: partial, qasm: source, qubits: program.qubitCount,
@@ -132,7 +152,7 @@ struct StatevectorJob {
                 }
             }
         }
-        var sent = [Double(result.bytesSent)]
+        var sent = [Double(result.bytesSent), Double(result.baselineBytesSent)]
         comm.allreduceSum(&sent)
         let wall = Date().timeIntervalSince(started)
         try comm.agree {
@@ -145,6 +165,7 @@ struct StatevectorJob {
             try StatevectorFile.finish(path: partial, metadata: metadata, counts: result.counts, shots: shots,
                                        seed: seed, expectations: result.expectations)
             try publish(partial: partial, final: outputPath)
+            if resume != nil { try? FileManager.default.removeItem(atPath: checkpoint) }
         }
 
         guard comm.isRoot else { return }
@@ -155,7 +176,8 @@ struct StatevectorJob {
         print(String(format: "  simulation %.3f s (%.0f operations/s), wall %.3f s", simulationSeconds,
                      Double(gates) / max(simulationSeconds, 1e-9), wall))
         if comm.size > 1 {
-            print("  bytes sent per rank: \(formatBytes(UInt64(sent[0]) / UInt64(comm.size)))")
+            let size = UInt64(comm.size)
+            print("  bytes sent per rank: \(formatBytes(UInt64(sent[0]) / size)) (one exchange per global gate would send \(formatBytes(UInt64(sent[1]) / size)))")
         }
         if result.trajectories > 0 {
             print("  mid-circuit measurement/reset/if: \(result.trajectories) trajector\(result.trajectories == 1 ? "y" : "ies")")
@@ -174,6 +196,53 @@ struct StatevectorJob {
             }
         }
         print("  wrote \(outputPath)")
+    }
+}
+
+extension StatevectorJob {
+    /// Loads `<output>.checkpoint` into the simulator when there is one for this job.
+    private func resumeFromCheckpoint(_ path: String, identity: String, program: Circuit, simulator: Simulator,
+                                      comm: Communicator) throws -> StatevectorCheckpoint.Position? {
+        guard comm.broadcast(comm.isRoot && FileManager.default.fileExists(atPath: path) ? "yes" : "", root: 0) == "yes" else { return nil }
+        guard let total = Simulator.resumableInstructionCount(program) else {
+            throw InputError("a checkpoint exists but this circuit (mid-circuit measure, reset or if) cannot resume; delete it to start afresh", file: path)
+        }
+        let position = try comm.agree {
+            try StatevectorCheckpoint.read(path, configSHA256: identity, qubits: program.qubitCount, precision: precision.rawValue)
+        }
+        try comm.agree {
+            try simulator.withMutableLocalAmplitudes { local in
+                switch local {
+                case .double(let a): try StatevectorCheckpoint.readAmplitudes(path: path, offset: simulator.localOffset, into: a)
+                case .single(let a): try StatevectorCheckpoint.readAmplitudes(path: path, offset: simulator.localOffset, into: a)
+                }
+            }
+        }
+        if comm.isRoot {
+            FileHandle.standardError.write(Data("qforge: resuming from \(path): \(position.done) of \(total) operations done\n".utf8))
+        }
+        return position
+    }
+
+    /// Every rank writes its slice as it is in memory (physical qubit order) into `path`.
+    private func writeCheckpoint(_ path: String, _ position: StatevectorCheckpoint.Position, identity: String,
+                                 qubits: Int, simulator: Simulator, comm: Communicator) throws {
+        let partial = path + ".partial"
+        try comm.agree {
+            if comm.isRoot {
+                try StatevectorCheckpoint.create(path: partial, qubits: qubits, precision: precision.rawValue,
+                                                 position: position, configSHA256: identity)
+            }
+        }
+        try writeDistributed(comm: comm) {
+            try simulator.withLocalAmplitudes { local in
+                switch local {
+                case .double(let a): try StatevectorFile.writeAmplitudes(path: partial, offset: simulator.localOffset, interleaved: a)
+                case .single(let a): try StatevectorFile.writeAmplitudes(path: partial, offset: simulator.localOffset, interleaved: a)
+                }
+            }
+        }
+        try comm.agree { if comm.isRoot { try publish(partial: partial, final: path) } }
     }
 }
 

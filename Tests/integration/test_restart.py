@@ -166,3 +166,114 @@ def test_checkpoint_of_another_job_is_refused(tmp_path):
     lines = second.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"qforge: error: {result}.checkpoint")
     assert "different job" in lines[0] and not result.exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# Statevector preemption: the checkpoint is the state between two instruction blocks.
+
+SV_QUBITS, SV_LAYERS = 20, 150
+
+
+def long_circuit(tmp: Path) -> Path:
+    """A 20-qubit circuit of 6,000 gates (rotations, cx/cz across every qubit, including the
+    rank-index ones) that runs for seconds without fusion, so SIGUSR1 lands mid-run."""
+    rng = np.random.default_rng(7)
+    lines = ['OPENQASM 2.0;', 'include "qelib1.inc";', f"qreg q[{SV_QUBITS}];", f"creg c[{SV_QUBITS}];"]
+    for layer in range(SV_LAYERS):
+        for q in range(SV_QUBITS):
+            gate = ("rx", "ry", "rz")[rng.integers(3)]
+            lines.append(f"{gate}({rng.uniform(-np.pi, np.pi):.12f}) q[{q}];")
+        for q in range(layer % 2, SV_QUBITS - 1, 2):
+            target = (q + 1 + layer % (SV_QUBITS - 1)) % SV_QUBITS  # never q itself
+            lines.append(f"{'cx' if rng.integers(2) else 'cz'} q[{q}], q[{target}];")
+    lines.append("measure q -> c;")
+    path = tmp / "long.qasm"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def interrupt_sv(args: list[str], ranks: int, env: dict, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Starts `qforge sv`, sends SIGUSR1 once its first progress line is on stderr, waits."""
+    proc = subprocess.Popen(qforge_command(args, ranks), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    err = []
+    for line in proc.stderr:
+        err.append(line)
+        if line.startswith("qforge: gates "):
+            proc.send_signal(signal.SIGUSR1)
+            break
+    try:
+        out, rest = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, rest = proc.communicate()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, "".join(err) + rest)
+
+
+def sv_result(path: Path) -> tuple[np.ndarray, dict[int, int]]:
+    with h5py.File(path, "r") as f:
+        counts = {int(o): int(c) for o, c in zip(f["measurements/counts"]["outcome"], f["measurements/counts"]["count"])}
+        return f["state/amplitudes"][()], counts
+
+
+@pytest.fixture(scope="module")
+def sv_reference(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("sv-reference")
+    circuit, result = long_circuit(tmp), tmp / "reference.h5"
+    proc = run_qforge(["sv", circuit, "-o", result, "--max-fused", "0", "--shots", "500", "--quiet", "--catalog", "off"], 2, timeout=300)
+    assert proc.returncode == 0, describe(proc)
+    return circuit, sv_result(result)
+
+
+@pytest.mark.mpi
+def test_statevector_interrupted_continues_bit_for_bit(tmp_path, sv_reference):
+    circuit, (want_state, want_counts) = sv_reference
+    result, db = tmp_path / "run.h5", tmp_path / "catalog.sqlite"
+    checkpoint = Path(str(result) + ".checkpoint")
+    args = ["sv", circuit, "-o", result, "--max-fused", "0", "--shots", "500", "--catalog", db]
+    first = interrupt_sv(args, 2, clean_env())
+    assert first.returncode == 75, describe(first)
+    assert "checkpoint written to" in first.stderr and str(checkpoint) in first.stderr, describe(first)
+    assert checkpoint.is_file() and not result.exists() and not Path(str(result) + ".partial").exists()
+    with h5py.File(checkpoint, "r") as f:
+        done = int(f.attrs["done"])
+        assert 0 < done < SV_LAYERS * SV_QUBITS * 3 // 2
+    assert f"statevector after {done} operations" in run_qforge(["inspect", checkpoint]).stdout
+
+    second = run_qforge(args + ["--quiet"], 2, env=clean_env(), timeout=300)
+    assert second.returncode == 0, describe(second)
+    assert f"resuming from {checkpoint}: {done} of" in second.stderr, describe(second)
+    assert result.is_file() and not checkpoint.exists()
+    got_state, got_counts = sv_result(result)
+    assert np.array_equal(got_state, want_state), "state differs after the restart"
+    assert got_counts == want_counts
+    runs = catalog_runs(db)
+    assert [r["state"] for r in runs] == ["cancelled", "completed"], runs
+
+
+@pytest.mark.mpi
+def test_statevector_checkpoint_continues_on_another_rank_count(tmp_path, sv_reference):
+    circuit, (want_state, want_counts) = sv_reference
+    result = tmp_path / "run.h5"
+    args = ["sv", circuit, "-o", result, "--max-fused", "0", "--shots", "500", "--catalog", "off"]
+    first = interrupt_sv(args, 2, clean_env())
+    assert first.returncode == 75, describe(first)
+    again = interrupt_sv(args, 4, clean_env())  # interrupted again on 4 ranks …
+    assert again.returncode == 75 and "resuming from" in again.stderr, describe(again)
+    last = run_qforge(args + ["--quiet"], 1, env=clean_env(), timeout=300)  # … and finished on 1
+    assert last.returncode == 0, describe(last)
+    got_state, got_counts = sv_result(result)
+    assert np.max(np.abs(got_state - want_state)) < 1e-12
+    assert abs(np.vdot(got_state, got_state).real - 1) < 1e-12
+
+
+def test_statevector_checkpoint_of_another_circuit_is_refused(tmp_path, sv_reference):
+    circuit, _ = sv_reference
+    result = tmp_path / "run.h5"
+    args = ["sv", circuit, "-o", result, "--max-fused", "0", "--catalog", "off"]
+    first = interrupt_sv(args, 1, clean_env())
+    assert first.returncode == 75, describe(first)
+    second = run_qforge(["sv", circuit, "-o", result, "--max-fused", "2", "--catalog", "off"], 1, env=clean_env())
+    assert second.returncode == 2, describe(second)
+    lines = second.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"qforge: error: {result}.checkpoint"), describe(second)
+    assert "different job" in lines[0] and not result.exists()
