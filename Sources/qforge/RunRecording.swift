@@ -165,10 +165,12 @@ final class RunRecording {
         return recording
     }
 
-    /// Records the end once: completed (no error), failed (exit 2 for bad input, else 1).
+    /// Records the end once: completed (no error), cancelled (preempted: checkpoint written,
+    /// exit 75), failed (exit 2 for bad input, else 1).
     func end(error: Error?) {
         switch error {
         case nil: end(state: .completed, exitCode: 0)
+        case is Interrupted: end(state: .cancelled, exitCode: Int(Interrupt.exitCode))
         case is InputError: end(state: .failed, exitCode: 2)
         default: end(state: .failed, exitCode: 1)
         }

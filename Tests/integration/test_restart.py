@@ -152,7 +152,13 @@ def test_continue_on_another_rank_count(tmp_path, references):
     near = got["particles/trajectory/position/step"] <= step + 300
     assert near.sum() >= 5
     assert np.allclose(got["particles/trajectory/position/value"][near], want["particles/trajectory/position/value"][near], atol=1e-6)
-    assert np.allclose(got["observables/total_energy/value"], want["observables/total_energy/value"], rtol=1e-4, atol=0)
+    # After that the two trajectories are different samples of the same NVE run: both conserve
+    # the same total energy to its fluctuation (~1e-4 relative here), with the same mean.
+    e_got, e_want = got["observables/total_energy/value"], want["observables/total_energy/value"]
+    e0 = abs(e_want[0])
+    fluctuation = np.max(np.abs(e_want - e_want[0])) / e0
+    assert np.max(np.abs(e_got - e_want[0])) / e0 < 2 * fluctuation + 1e-5
+    assert abs(e_got.mean() - e_want.mean()) / e0 < fluctuation
 
 
 def test_checkpoint_of_another_job_is_refused(tmp_path):
