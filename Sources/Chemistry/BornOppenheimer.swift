@@ -23,6 +23,9 @@ public final class VQEPotential {
     public private(set) var last: (result: VQEResult, hamiltonian: QubitHamiltonian, hartreeFock: Double)?
     public private(set) var vqeRuns = 0
 
+    /// Continues from a checkpoint: the next geometry's VQE starts from `parameters`.
+    public func warmStart(from parameters: [Double]) { self.parameters = parameters }
+
     public init(elements: [Element], charge: Int, multiplicity: Int, comm: Communicator, settings: OptimizerSettings = OptimizerSettings()) {
         (self.elements, self.charge, self.multiplicity, self.comm, self.settings) = (elements, charge, multiplicity, comm, settings)
     }

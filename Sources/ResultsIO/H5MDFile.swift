@@ -125,6 +125,9 @@ public enum MDRestartFile {
         public var types: [Int32]
         public var positions: [Double], velocities: [Double], forces: [Double]
         public var thermostat: [Double]
+        /// Engine-specific state beyond the particles, by name (Born–Oppenheimer MD: the VQE
+        /// warm-start parameters, the potential energy, the energy history); empty for LJ MD.
+        public var auxiliary: [String: [Double]] = [:]
         public init(units: String, step: Int, time: Double, boxLo: [Double], boxHi: [Double], masses: [Double], ids: [Int64],
                     types: [Int32], positions: [Double], velocities: [Double], forces: [Double], thermostat: [Double]) {
             (self.units, self.step, self.time, self.boxLo, self.boxHi, self.masses) = (units, step, time, boxLo, boxHi, masses)
@@ -162,6 +165,10 @@ public enum MDRestartFile {
             try g.writeDataset("position", c.positions, shape: [UInt64(c.ids.count), 3])
             try g.writeDataset("velocity", c.velocities, shape: [UInt64(c.ids.count), 3])
             try g.writeDataset("force", c.forces, shape: [UInt64(c.ids.count), 3])
+            if !c.auxiliary.isEmpty {
+                let aux = try g.createGroup("auxiliary")
+                for (name, values) in c.auxiliary where !values.isEmpty { try aux.writeDataset(name, values) }
+            }
         }
     }
 
@@ -173,7 +180,12 @@ public enum MDRestartFile {
             throw InputError("not a QForge MD restart file (no /restart group)", file: path)
         }
         let thermostatCount = Int(try g.attribute("thermostat_count").intValue ?? 0)
-        return Contents(
+        var auxiliary: [String: [Double]] = [:]
+        if g.exists("auxiliary") {
+            let aux = try g.openGroup("auxiliary")
+            for name in try aux.childNames() { auxiliary[name] = try aux.openDataset(name).readAll(Double.self) }
+        }
+        var contents = Contents(
             units: try g.attribute("units").stringValue ?? "lj",
             step: Int(try g.attribute("step").intValue ?? 0),
             time: try g.attribute("time").doubleValue ?? 0,
@@ -186,5 +198,7 @@ public enum MDRestartFile {
             velocities: try g.openDataset("velocity").readAll(Double.self),
             forces: try g.openDataset("force").readAll(Double.self),
             thermostat: Array(try g.openDataset("thermostat").readAll(Double.self).prefix(thermostatCount)))
+        contents.auxiliary = auxiliary
+        return contents
     }
 }

@@ -241,7 +241,31 @@ func runNuclearDynamics(kind: String, config: String, output: String, run: Dynam
             throw RuntimeError("the molecule left the valid region during the run: \(e.message)")
         }
     }
-    (state.potentialEnergy, state.forces) = try comm.agree { try step(state.positions) }
+    // A checkpoint of this very job (left by a preempted attempt) is continued, not restarted.
+    let checkpoint = MDCheckpoint.path(for: output)
+    let configSHA256 = SHA256.hex(Array(config.utf8))
+    let resume = try comm.agree { () throws -> MDCheckpoint.Resume? in
+        guard FileManager.default.fileExists(atPath: checkpoint) else { return nil }
+        return try MDCheckpoint.read(checkpoint, configSHA256: configSHA256)
+    }
+    var history: [Double] = []
+    var firstStep = 1
+    if let resume {
+        let c = resume.contents
+        func vectors(_ flat: [Double]) -> [SIMD3<Double>] { stride(from: 0, to: flat.count, by: 3).map { SIMD3(flat[$0], flat[$0 + 1], flat[$0 + 2]) } }
+        guard c.units == kind, c.positions.count == 3 * state.positions.count,
+              let parameters = c.auxiliary["vqe_parameters"], let energy = c.auxiliary["potential_energy"]?.first else {
+            throw InputError("checkpoint is not one of this \(kind) job's; delete it to start afresh", file: checkpoint)
+        }
+        (state.positions, state.velocities, state.forces) = (vectors(c.positions), vectors(c.velocities), vectors(c.forces))
+        state.potentialEnergy = energy
+        history = c.auxiliary["energy_history"] ?? []
+        potential.warmStart(from: parameters)
+        firstStep = c.step + 1
+        say("qforge \(kind): continuing from checkpoint \(checkpoint) at step \(c.step)")
+    } else {
+        (state.potentialEnergy, state.forces) = try comm.agree { try step(state.positions) }
+    }
     let n = state.positions.count
     let units = H5MDUnits(system: kind, length: "Angstrom", time: "fs", velocity: "Angstrom fs-1",
                           energy: "hartree", temperature: "K", pressure: "hartree bohr-3")
@@ -253,7 +277,6 @@ func runNuclearDynamics(kind: String, config: String, output: String, run: Dynam
                                     author: ProcessInfo.processInfo.environment["USER"] ?? "qforge")
         }
     }
-    var history: [Double] = []
     let dt = run.timestep * AtomicUnits.femtosecond
     let toAngstromPerFs = angstromPerBohr * AtomicUnits.femtosecond
     func frame(_ k: Int) throws {
@@ -278,16 +301,40 @@ func runNuclearDynamics(kind: String, config: String, output: String, run: Dynam
                    state.potentialEnergy + state.kineticEnergy))
     }
     let progress = ProgressReporter(label: "\(kind) steps", enabled: !quiet && comm.isRoot)
+    /// Preemption between two steps: the frames so far plus the nuclei, forces and VQE warm start.
+    func writeCheckpoint(after k: Int) throws -> Interrupted {
+        var contents = MDRestartFile.Contents(
+            units: kind, step: k, time: Double(k) * run.timestep, boxLo: [0, 0, 0], boxHi: Array(repeating: boxEdge, count: 3),
+            masses: state.masses, ids: (0..<n).map { Int64($0 + 1) }, types: species,
+            positions: state.positions.flatMap { [$0.x, $0.y, $0.z] }, velocities: state.velocities.flatMap { [$0.x, $0.y, $0.z] },
+            forces: state.forces.flatMap { [$0.x, $0.y, $0.z] }, thermostat: [])
+        contents.auxiliary = ["vqe_parameters": potential.parameters ?? [], "potential_energy": [state.potentialEnergy],
+                             "energy_history": history]
+        try comm.agree {
+            guard let writer else { return }
+            try writer.closeAsCheckpoint(contents, configSHA256: configSHA256, endStep: run.steps, to: checkpoint)
+        }
+        let signal = Int32(comm.allgather([Double(Interrupt.signalNumber)]).max() ?? 0)
+        return Interrupted(checkpoint: checkpoint, signal: signal)
+    }
     do {
-        try comm.agree { try frame(0) }
-        row(0)
-        for k in stride(from: 1, through: run.steps, by: 1) {
+        if resume != nil {
+            try comm.agree { try writer?.replay(from: checkpoint) }
+        } else {
+            try comm.agree { try frame(0) }
+            row(0)
+        }
+        for k in stride(from: firstStep, through: run.steps, by: 1) {
             try state.advance(dt: dt, step)
             if k % run.trajectoryEvery == 0 || k == run.steps {
                 try comm.agree { try frame(k) }
                 row(k)
             }
             progress.update(done: k, of: run.steps)
+            if k < run.steps && comm.interruptRequested() {
+                progress.finish()
+                throw try writeCheckpoint(after: k)
+            }
         }
         progress.finish()
         guard let last = potential.last else { throw RuntimeError("no VQE result") }
@@ -305,8 +352,11 @@ func runNuclearDynamics(kind: String, config: String, output: String, run: Dynam
             try writer.addVQE(record)
             try writer.finish(metadata: RunMetadata(jobKind: kind, config: config, ranks: comm.size, wallSeconds: Date().timeIntervalSince(started)))
             try publish(partial: partial, final: output)
+            if resume != nil { unlink(checkpoint) }
         }
         say("  \(potential.vqeRuns) VQE runs; wrote \(output)")
+    } catch let stop as Interrupted {
+        throw stop   // the checkpoint took the .partial's place
     } catch {
         writer = nil
         if comm.isRoot { unlink(partial) }

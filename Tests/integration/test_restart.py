@@ -13,7 +13,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import QFORGE_BIN, clean_env, describe, qforge_command, run_qforge
+from conftest import QFORGE_BIN, REPO_ROOT, clean_env, describe, qforge_command, run_qforge
 
 # A 256-atom LJ liquid: neighbour lists rebuild every ~10 steps (the checkpoint's safe points).
 LIQUID = """
@@ -283,3 +283,49 @@ def test_statevector_checkpoint_of_another_circuit_is_refused(tmp_path, sv_refer
     lines = second.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"qforge: error: {result}.checkpoint"), describe(second)
     assert "different job" in lines[0] and not result.exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# Born–Oppenheimer MD preemption: the checkpoint holds the nuclei, forces and VQE warm start.
+
+BOMD = (REPO_ROOT / "configs" / "h2-bomd.toml").read_text().replace("steps = 80", "steps = 200").replace("trajectory_every = 1", "trajectory_every = 3")
+
+
+def bomd_datasets(path: Path) -> dict[str, np.ndarray]:
+    out = {}
+    with h5py.File(path, "r") as f:
+        def visit(name, obj):
+            if isinstance(obj, h5py.Dataset) and name.split("/")[0] in ("particles", "observables", "vqe"):
+                out[name] = obj[()]
+        f.visititems(visit)
+    return out
+
+
+@pytest.mark.mpi
+def test_bomd_interrupted_continues_bit_for_bit(tmp_path):
+    job = tmp_path / "h2-bomd.toml"
+    job.write_text(BOMD)
+    reference = tmp_path / "reference.h5"
+    proc = run_qforge(["run", job, "-o", reference, "--quiet", "--catalog", "off"], 2, timeout=300)
+    assert proc.returncode == 0, describe(proc)
+
+    result, db = tmp_path / "run.h5", tmp_path / "catalog.sqlite"
+    checkpoint = Path(str(result) + ".checkpoint")
+    args = ["run", job, "-o", result, "--quiet", "--catalog", db]
+    first = interrupt(args, 2, clean_env(), after_step=20)
+    assert first.returncode == 75, describe(first)
+    assert f"checkpoint written to {checkpoint}" in first.stderr, describe(first)
+    assert checkpoint.is_file() and not result.exists() and not Path(str(result) + ".partial").exists()
+    with h5py.File(checkpoint, "r") as f:
+        step = int(f["restart"].attrs["step"])
+        assert 20 <= step < 200 and len(f["restart/auxiliary/vqe_parameters"]) == 3
+
+    second = run_qforge(args, 2, env=clean_env(), timeout=300)
+    assert second.returncode == 0, describe(second)
+    assert f"continuing from checkpoint {checkpoint} at step {step}" in second.stdout, describe(second)
+    assert result.is_file() and not checkpoint.exists()
+    got, want = bomd_datasets(result), bomd_datasets(reference)
+    assert got.keys() == want.keys()
+    for name in want:
+        assert np.array_equal(got[name], want[name]), f"{name} differs after the restart at step {step}"
+    assert [r["state"] for r in catalog_runs(db)] == ["cancelled", "completed"]
