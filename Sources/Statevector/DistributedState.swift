@@ -25,6 +25,10 @@ final class DistributedState<T: AmplitudeScalar> {
     private(set) var bytesSent: UInt64 = 0
     /// Threads sweeping this rank's slice.
     var team = ThreadTeam(threads: 1)
+    /// Global index of local amplitude 0.
+    let globalOffset: UInt64
+    /// False for a window (`forEachWindow`), which borrows its parent's storage.
+    private let ownsStorage: Bool
 
     static var maxChunkAmplitudes: Int { 1 << 16 }
 
@@ -38,13 +42,43 @@ final class DistributedState<T: AmplitudeScalar> {
         amplitudes = .allocate(capacity: localCount)
         exchangeBuffer = .allocate(capacity: chunkCount)
         sendBuffer = .allocate(capacity: chunkCount)
+        globalOffset = UInt64(comm.rank) << UInt64(localQubitCount)
+        ownsStorage = true
         setZeroState()
     }
 
+    /// 2^`qubits` amplitudes of `parent` from local index `start` (a multiple of 2^qubits), as
+    /// a state of their own: valid for kernels whose qubits all lie below `qubits`, and for
+    /// diagonals on any qubits (their bits come from `globalOffset`). No communication.
+    private init(window parent: DistributedState, qubits: Int, start: Int) {
+        qubitCount = parent.qubitCount
+        localQubitCount = qubits
+        localCount = 1 << qubits
+        comm = parent.comm
+        chunkCount = min(localCount, Self.maxChunkAmplitudes)
+        amplitudes = parent.amplitudes + start
+        exchangeBuffer = parent.exchangeBuffer
+        sendBuffer = parent.sendBuffer
+        globalOffset = parent.globalOffset | UInt64(start)
+        ownsStorage = false
+    }
+
     deinit {
+        guard ownsStorage else { return }
         amplitudes.deallocate()
         exchangeBuffer.deallocate()
         sendBuffer.deallocate()
+    }
+
+    /// Cache blocking: runs `body` on each window of 2^`qubits` consecutive amplitudes in turn
+    /// (the team's threads take whole windows), so a run of operations on qubits below `qubits`
+    /// streams the slice from memory once instead of once per operation. Every amplitude is
+    /// computed as an unblocked sweep computes it: results are bit for bit the same.
+    func forEachWindow(qubits: Int, _ body: (DistributedState) -> Void) {
+        let windows = ThreadTeam(threads: team.threads, minimumItemsPerThread: 1)
+        windows.forEach(localCount >> qubits) { range in
+            for w in range { body(DistributedState(window: self, qubits: qubits, start: w << qubits)) }
+        }
     }
 
     /// Bytes one rank needs for `qubits` qubits over `ranks` ranks (state plus exchange buffers).
@@ -57,8 +91,6 @@ final class DistributedState<T: AmplitudeScalar> {
         amplitudes.initialize(repeating: .zero, count: localCount)
         if comm.rank == 0 { amplitudes[0] = SIMD2(1, 0) }
     }
-
-    var globalOffset: UInt64 { UInt64(comm.rank) << UInt64(localQubitCount) }
 
     @inline(__always) private func rankBit(_ qubit: Int) -> Bool {
         (comm.rank >> (qubit - localQubitCount)) & 1 == 1

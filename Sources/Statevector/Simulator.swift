@@ -62,6 +62,10 @@ public final class Simulator {
     /// Logical instructions between points where a run may stop and resume. Fixed by the qubit
     /// count alone, so a resumed run executes exactly the operations an uninterrupted one would.
     public var boundaryInterval: Int { qubits >= 28 ? 64 : 256 }
+    /// Cache blocking: consecutive operations on qubits below this (and diagonals on any qubits)
+    /// run window by window over 2^cacheQubits amplitudes (512 KiB in double precision: the L2
+    /// cache of one core), one memory sweep for the whole run. Results do not depend on it.
+    public var cacheQubits = 15
     /// Fewest work items per thread; tests lower it to split even tiny states.
     var threadGrain = 1 << 12 { didSet { updateTeam() } }
 
@@ -223,19 +227,49 @@ public final class Simulator {
                     throw SimulationInterrupted(done: done, layout: layout, resumable: classical == nil)
                 }
             case .instructions(let physical):
-                for operation in fusion?.fuse(physical) ?? physical.map({ .instruction($0) }) {
-                    switch operation {
-                    case .dense(let qubits, let matrix): state.applyDense(qubits: qubits, matrix: matrix)
-                    case .diagonal(let qubits, let phases): state.applyDiagonal(qubits: qubits, phases: phases)
-                    case .permutation(let qubits, let sources, let factors):
-                        state.applyPermutation(qubits: qubits, sources: sources, factors: factors)
-                    case .instruction(let instruction):
-                        execute(instruction, on: state, classical: classical, rng: rng)
+                let operations = fusion?.fuse(physical) ?? physical.map({ .instruction($0) })
+                let window = cacheQubits
+                var k = 0
+                while k < operations.count {
+                    var end = k
+                    while end < operations.count && window < state.localQubitCount && Self.fits(operations[end], below: window) { end += 1 }
+                    if end - k >= 2 {
+                        state.forEachWindow(qubits: window) { part in
+                            for operation in operations[k..<end] { execute(operation, on: part, classical: nil, rng: nil) }
+                        }
+                        k = end
+                    } else {
+                        execute(operations[k], on: state, classical: classical, rng: rng)
+                        k += 1
                     }
                 }
             }
         }
         progress?(instructions.count, instructions.count)
+    }
+
+    /// Whether `operation` may run on a window of 2^qubits amplitudes: every qubit it pairs
+    /// amplitudes on lies below `qubits` (a diagonal pairs none).
+    private static func fits(_ operation: FusedOperation, below qubits: Int) -> Bool {
+        switch operation {
+        case .diagonal: return true
+        case .dense(let q, _), .permutation(let q, _, _): return q.allSatisfy { $0 < qubits }
+        case .instruction(let instruction):
+            guard instruction.condition == nil, case .unitary(let target, let controls, _) = instruction.operation else { return false }
+            return target < qubits && controls.allSatisfy { $0 < qubits }
+        }
+    }
+
+    private func execute<T>(_ operation: FusedOperation, on state: DistributedState<T>,
+                            classical: UnsafeMutablePointer<UInt64>?, rng: UnsafeMutablePointer<SplitMix64>?) {
+        switch operation {
+        case .dense(let qubits, let matrix): state.applyDense(qubits: qubits, matrix: matrix)
+        case .diagonal(let qubits, let phases): state.applyDiagonal(qubits: qubits, phases: phases)
+        case .permutation(let qubits, let sources, let factors):
+            state.applyPermutation(qubits: qubits, sources: sources, factors: factors)
+        case .instruction(let instruction):
+            execute(instruction, on: state, classical: classical, rng: rng)
+        }
     }
 
     private func execute<T>(_ instruction: Instruction, on state: DistributedState<T>,

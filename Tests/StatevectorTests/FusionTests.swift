@@ -58,6 +58,44 @@ final class FusionTests: XCTestCase {
         }
     }
 
+    /// Cache blocking (runs of operations window by window) changes no bit of the result, for
+    /// any window size, fusion limit, rank and thread count, and matches the dense reference.
+    func testCacheBlockingIsBitForBitTheSweep() throws {
+        var random = TestRandom(state: 77)
+        let n = 8
+        let instructions = randomCircuit(qubits: n, gates: 120, random: &random)
+        var reference = DenseReference(amplitudes: [.one] + [Complex<Double>](repeating: .zero, count: (1 << n) - 1))
+        for case .unitary(let t, let c, let m) in instructions.map(\.operation) { reference.apply(target: t, controls: c, m) }
+        let circuit = Circuit(qubitCount: n, clbitCount: 0, qregs: [], cregs: [], instructions: instructions, sourceGateCount: instructions.count)
+        for limits in [nil, FusionLimits(maxDenseQubits: 2), FusionLimits(maxDenseQubits: 3)] {
+            for (ranks, threads) in [(1, 1), (1, 2), (2, 2), (4, 1)] {
+                var states: [[Double]] = []
+                for window in [64, 1, 2, 3, 4] {   // 64: no blocking
+                    let result = Locked([Double](repeating: .nan, count: 2 << n))
+                    InProcessWorld(size: ranks).run { comm in
+                        let simulator = try! Simulator(qubits: n, precision: .double, comm: comm)
+                        simulator.fusion = limits
+                        simulator.threadGrain = 1
+                        simulator.threads = threads
+                        simulator.cacheQubits = window
+                        _ = try! simulator.run(circuit, options: SimulationOptions())
+                        simulator.withLocalAmplitudes { local in
+                            guard case .double(let a) = local else { return }
+                            let offset = 2 * Int(simulator.localOffset)
+                            result.update { full in for i in 0..<a.count { full[offset + i] = a[i] } }
+                        }
+                    }
+                    states.append(result.value)
+                }
+                for (k, state) in states.enumerated().dropFirst() {
+                    XCTAssertEqual(state, states[0], "window \([64, 1, 2, 3, 4][k]) ranks \(ranks) threads \(threads) limits \(String(describing: limits))")
+                }
+                let worst = (0..<(1 << n)).map { (Complex(states[0][2 * $0], states[0][2 * $0 + 1]) - reference.state[$0]).length }.max()!
+                XCTAssertLessThan(worst, 1e-12)
+            }
+        }
+    }
+
     func testFusionReducesPassesOnAQFTLikeCircuit() {
         // h then controlled phases from one qubit: diagonal blocks swallow the phases.
         let here = SourceLocation(file: "test", line: 0, column: 0)
