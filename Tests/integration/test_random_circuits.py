@@ -7,8 +7,9 @@ import pytest
 from conftest import RANKS, reference_state, simulate
 from qasmgen import QELIB1_GATES, USER_GATES, gates_called, random_qasm
 
-#: (qubits, seed): small n leaves few local qubits per rank at 4 ranks, large n many.
-CASES = [(3, 101), (4, 102), (5, 103), (7, 104), (9, 105), (12, 106), (14, 107)]
+#: (qubits, seed): small n leaves few local qubits per rank at 4 ranks, large n many; n = 17
+#: has more local qubits than the cache-blocking window (15) on 1 and 2 ranks.
+CASES = [(3, 101), (4, 102), (5, 103), (7, 104), (9, 105), (12, 106), (14, 107), (17, 108)]
 
 TOLERANCE = 1e-12
 
