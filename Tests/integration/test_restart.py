@@ -50,25 +50,36 @@ def liquid(tmp: Path, integrator: str) -> Path:
     return path
 
 
-def interrupt(args: list[str], ranks: int, env: dict, after_step: int = 200, timeout: float = 120) -> subprocess.CompletedProcess:
-    """Starts qforge, sends SIGUSR1 once a thermo row past `after_step` is printed, waits."""
+def signal_when(args: list[str], ranks: int, env: dict, ready, stream: str = "stdout", timeout: float = 120) -> subprocess.CompletedProcess:
+    """Starts qforge, sends SIGUSR1 once a line of `stream` satisfies `ready`, waits for the end."""
     proc = subprocess.Popen(qforge_command(args, ranks), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    out = []
+    seen = []
     deadline = time.monotonic() + timeout
-    for line in proc.stdout:
-        out.append(line)
-        words = line.split()
-        if len(words) == 5 and words[0].isdigit() and int(words[0]) >= after_step:
+    for line in getattr(proc, stream):
+        seen.append(line)
+        if ready(line):
             proc.send_signal(signal.SIGUSR1)  # mpirun passes SIGUSR1 on to every rank
             break
         if time.monotonic() > deadline:
             break
     try:
-        rest, err = proc.communicate(timeout=timeout)
+        out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         proc.kill()
-        rest, err = proc.communicate()
-    return subprocess.CompletedProcess(proc.args, proc.returncode, "".join(out) + rest, err)
+        out, err = proc.communicate()
+    if stream == "stdout":
+        out = "".join(seen) + out
+    else:
+        err = "".join(seen) + err
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def interrupt(args: list[str], ranks: int, env: dict, after_step: int = 200, timeout: float = 120) -> subprocess.CompletedProcess:
+    """SIGUSR1 once a thermo row (five columns, the step first) past `after_step` is printed."""
+    def past(line: str) -> bool:
+        words = line.split()
+        return len(words) == 5 and words[0].isdigit() and int(words[0]) >= after_step
+    return signal_when(args, ranks, env, past, timeout=timeout)
 
 
 def datasets(path: Path) -> dict[str, np.ndarray]:
@@ -199,20 +210,8 @@ def long_circuit(tmp: Path) -> Path:
 
 
 def interrupt_sv(args: list[str], ranks: int, env: dict, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Starts `qforge sv`, sends SIGUSR1 once its first progress line is on stderr, waits."""
-    proc = subprocess.Popen(qforge_command(args, ranks), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    err = []
-    for line in proc.stderr:
-        err.append(line)
-        if line.startswith("qforge: gates "):
-            proc.send_signal(signal.SIGUSR1)
-            break
-    try:
-        out, rest = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, rest = proc.communicate()
-    return subprocess.CompletedProcess(proc.args, proc.returncode, out, "".join(err) + rest)
+    """SIGUSR1 to `qforge sv` once its first progress line is on stderr."""
+    return signal_when(args, ranks, env, lambda line: line.startswith("qforge: gates "), stream="stderr", timeout=timeout)
 
 
 def sv_result(path: Path) -> tuple[np.ndarray, dict[int, int]]:
