@@ -35,6 +35,10 @@ extension Communicator {
     /// True on every rank when any rank received an interrupt. Collective: every rank must call
     /// it at the same point of the computation.
     public func interruptRequested() -> Bool { any(Interrupt.requested) }
+
+    /// The signal that stopped the run: the largest signal number any rank received (0: none).
+    /// Collective.
+    public func interruptSignal() -> Int32 { Int32(allgather([Double(Interrupt.signalNumber)]).max() ?? 0) }
 }
 
 /// Thrown by an engine after it wrote its checkpoint; the command line maps it to

@@ -156,7 +156,7 @@ struct MDJob {
             let end = resume?.endStep ?? engine.step + s.steps
             try runLoop(engine: engine, writer: writer, norm: norm, quiet: quiet, endStep: end, resumed: resume != nil) {
                 let contents = restartContents(engine: engine)
-                let sig = Int32(comm.allgather([Double(Interrupt.signalNumber)]).max() ?? 0)
+                let sig = comm.interruptSignal()
                 try comm.agree {
                     guard let writer, let contents else { return }
                     try writer.closeAsCheckpoint(contents, configSHA256: configSHA256, endStep: end, to: checkpoint)

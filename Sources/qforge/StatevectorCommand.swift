@@ -121,7 +121,7 @@ struct StatevectorJob {
             }
         } catch let stop as SimulationInterrupted {
             progress.finish()
-            let signal = Int32(comm.allgather([Double(Interrupt.signalNumber)]).max() ?? 0)
+            let signal = comm.interruptSignal()
             guard stop.resumable else {
                 throw RuntimeError("interrupted by signal \(signal); circuits with mid-circuit measure, reset or if() run one trajectory per shot and are not checkpointed")
             }

@@ -314,7 +314,7 @@ func runNuclearDynamics(kind: String, config: String, output: String, run: Dynam
             guard let writer else { return }
             try writer.closeAsCheckpoint(contents, configSHA256: configSHA256, endStep: run.steps, to: checkpoint)
         }
-        let signal = Int32(comm.allgather([Double(Interrupt.signalNumber)]).max() ?? 0)
+        let signal = comm.interruptSignal()
         return Interrupted(checkpoint: checkpoint, signal: signal)
     }
     do {
