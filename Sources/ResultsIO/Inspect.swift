@@ -102,7 +102,8 @@ private func statevectorSummary(_ file: H5File) throws -> [String] {
             for k in 0..<(values.count / 2) {
                 let p = values[2 * k] * values[2 * k] + values[2 * k + 1] * values[2 * k + 1]
                 blockSum += p
-                if top.count < keep || p > top[top.count - 1].p {
+                // Only states that occur at all: a GHZ state lists its two, not six zeros.
+                if p > 0 && (top.count < keep || p > top[top.count - 1].p) {
                     let entry = (index: first + UInt64(k), p: p)
                     let at = top.firstIndex { $0.p < p } ?? top.count
                     top.insert(entry, at: at)

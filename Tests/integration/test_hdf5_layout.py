@@ -139,6 +139,7 @@ def test_inspect(tmp_path):
     out = proc.stdout
     assert "3 qubits" in out, out
     assert "|000>" in out and "|111>" in out, out  # the two most probable basis states
+    assert "p = 0.000000" not in out, out  # and no state of probability zero
     assert "statevector" in out
     assert r.attrs["run_id"] in out
     assert "Z0 Z1" in out
