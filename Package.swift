@@ -5,11 +5,15 @@ import PackageDescription
 // Gate kernels are SIMD code: on x86-64 they are compiled for AVX2 + FMA (Haswell, 2013, and
 // every later x86 HPC node), which roughly doubles a gate pass. QFORGE_TARGET_CPU=x86-64 builds
 // for any x86-64 machine; another CPU name (e.g. znver3, skylake-avx512) tunes for it.
+// LLVM's function merging folds the per-size kernel specialisations (2, 4, 8, 16 amplitudes
+// per block) into one that reads the size at run time, which stops the loops unrolling and
+// halves the fused-gate kernels' speed: keep them apart.
+let noKernelMerging: SwiftSetting = .unsafeFlags(["-Xfrontend", "-disable-llvm-merge-functions-pass"])
 #if arch(x86_64)
 let kernelCPU = ProcessInfo.processInfo.environment["QFORGE_TARGET_CPU"] ?? "haswell"
-let kernelSettings: [SwiftSetting] = [.unsafeFlags(["-target-cpu", kernelCPU])]
+let kernelSettings: [SwiftSetting] = [.unsafeFlags(["-target-cpu", kernelCPU]), noKernelMerging]
 #else
-let kernelSettings: [SwiftSetting] = []
+let kernelSettings: [SwiftSetting] = [noKernelMerging]
 #endif
 
 // Kernels (Statevector, Circuits, ForgeCore) import neither MPI nor HDF5, so they test alone.

@@ -2,8 +2,8 @@ import ComplexModule
 
 /// What the simulator executes after fusion.
 public enum FusedOperation: Sendable {
-    /// A dense 2^m × 2^m matrix on local qubits `qubits` (ascending), row-major; bit k of a
-    /// row/column index is qubit `qubits[k]`.
+    /// A dense 2^m × 2^m matrix on local qubits `qubits` (ascending as fused), row-major; bit k
+    /// of a row/column index is qubit `qubits[k]`.
     case dense(qubits: [Int], matrix: [Amplitude])
     /// A diagonal: the amplitude whose bits at `qubits` (ascending, any qubits) read j is
     /// multiplied by `phases[j]`. Needs no communication even on rank-index qubits.
@@ -14,6 +14,28 @@ public enum FusedOperation: Sendable {
     /// An instruction run as it is (a lone gate, measurement, reset, conditional, or a
     /// non-diagonal gate touching a rank-index qubit).
     case instruction(Instruction)
+}
+
+extension FusedOperation {
+    /// The same operation with each qubit q renamed `label[q]` (bit k of a matrix index stays
+    /// the k-th listed qubit, so the lists need not stay ascending).
+    public func relabelled(_ label: [Int]) -> FusedOperation {
+        switch self {
+        case .dense(let qubits, let matrix): return .dense(qubits: qubits.map { label[$0] }, matrix: matrix)
+        case .diagonal(let qubits, let phases): return .diagonal(qubits: qubits.map { label[$0] }, phases: phases)
+        case .permutation(let qubits, let sources, let factors):
+            return .permutation(qubits: qubits.map { label[$0] }, sources: sources, factors: factors)
+        case .instruction(var instruction):
+            switch instruction.operation {
+            case .unitary(let target, let controls, let matrix):
+                instruction.operation = .unitary(target: label[target], controls: controls.map { label[$0] }, matrix: matrix)
+            case .measure(let qubit, let clbit): instruction.operation = .measure(qubit: label[qubit], clbit: clbit)
+            case .reset(let qubit): instruction.operation = .reset(qubit: label[qubit])
+            case .barrier: break
+            }
+            return .instruction(instruction)
+        }
+    }
 }
 
 /// Gate fusion: runs of gates on few qubits become one matrix, so the state is swept once

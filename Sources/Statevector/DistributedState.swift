@@ -47,19 +47,19 @@ final class DistributedState<T: AmplitudeScalar> {
         setZeroState()
     }
 
-    /// 2^`qubits` amplitudes of `parent` from local index `start` (a multiple of 2^qubits), as
-    /// a state of their own: valid for kernels whose qubits all lie below `qubits`, and for
-    /// diagonals on any qubits (their bits come from `globalOffset`). No communication.
-    private init(window parent: DistributedState, qubits: Int, start: Int) {
+    /// A cache window of `parent` (see `forEachWindow`): 2^`qubits` amplitudes at `storage`
+    /// read as a state of their own whose local index 0 has global index `globalOffset`. No
+    /// communication.
+    private init(window parent: DistributedState, qubits: Int, storage: UnsafeMutablePointer<SIMD2<T>>, globalOffset: UInt64) {
         qubitCount = parent.qubitCount
         localQubitCount = qubits
         localCount = 1 << qubits
         comm = parent.comm
         chunkCount = min(localCount, Self.maxChunkAmplitudes)
-        amplitudes = parent.amplitudes + start
+        amplitudes = storage
         exchangeBuffer = parent.exchangeBuffer
         sendBuffer = parent.sendBuffer
-        globalOffset = parent.globalOffset | UInt64(start)
+        self.globalOffset = globalOffset
         ownsStorage = false
     }
 
@@ -70,15 +70,53 @@ final class DistributedState<T: AmplitudeScalar> {
         sendBuffer.deallocate()
     }
 
-    /// Cache blocking: runs `body` on each window of 2^`qubits` consecutive amplitudes in turn
-    /// (the team's threads take whole windows), so a run of operations on qubits below `qubits`
-    /// streams the slice from memory once instead of once per operation. Every amplitude is
-    /// computed as an unblocked sweep computes it: results are bit for bit the same.
-    func forEachWindow(qubits: Int, _ body: (DistributedState) -> Void) {
+    /// Cache blocking: runs `body` on each window of 2^W amplitudes that agree on every local
+    /// qubit outside `window` (W local qubits, ascending), in turn, the team's threads taking
+    /// whole windows. A run of operations on those qubits then streams the slice from memory
+    /// once instead of once per operation. A window on the lowest W qubits is a contiguous run,
+    /// used in place; any other is gathered into the thread's buffer (runs of 2^c amplitudes,
+    /// c = how many of qubits 0, 1, … the window holds) and scattered back. The window reads as
+    /// a state whose qubits are renamed by `windowLabels(window)`: window qubit k is qubit k,
+    /// the other local qubits follow in order and are fixed per window (their bits are in the
+    /// window's `globalOffset`, so diagonals on them still apply). Each amplitude is computed as
+    /// an unblocked sweep computes it: results are bit for bit the same.
+    func forEachWindow(qubits window: [Int], _ body: (DistributedState) -> Void) {
+        let w = window.count, count = localCount >> w
         let windows = ThreadTeam(threads: team.threads, minimumItemsPerThread: 1)
-        windows.forEach(localCount >> qubits) { range in
-            for w in range { body(DistributedState(window: self, qubits: qubits, start: w << qubits)) }
+        func windowOffset(_ x: Int) -> UInt64 { globalOffset | UInt64(x) << UInt64(w) }
+        if window == Array(0..<w) {
+            windows.forEach(count) { range in
+                for x in range { body(DistributedState(window: self, qubits: w, storage: amplitudes + x << w, globalOffset: windowOffset(x))) }
+            }
+            return
         }
+        let outside = (0..<localQubitCount).filter { !window.contains($0) }
+        let c = zip(window, 0...).prefix { $0 == $1 }.count
+        let runOffsets = (0..<(1 << (w - c))).map { depositingBits($0, at: window[c...]) }
+        windows.forEach(count) { range in
+            let buffer = UnsafeMutablePointer<SIMD2<T>>.allocate(capacity: 1 << w)
+            defer { buffer.deallocate() }
+            let run = 1 << c
+            for x in range {
+                let base = amplitudes + depositingBits(x, at: outside[...])
+                // Runs are short (8 amplitudes and up): an inline loop, not a memcpy call each.
+                for (r, offset) in runOffsets.enumerated() {
+                    for j in 0..<run { buffer[r &* run &+ j] = base[offset &+ j] }
+                }
+                body(DistributedState(window: self, qubits: w, storage: buffer, globalOffset: windowOffset(x)))
+                for (r, offset) in runOffsets.enumerated() {
+                    for j in 0..<run { base[offset &+ j] = buffer[r &* run &+ j] }
+                }
+            }
+        }
+    }
+
+    /// How a window (`forEachWindow`) names qubits: label[q] for each of the n qubits.
+    func windowLabels(_ window: [Int]) -> [Int] {
+        var label = Array(0..<qubitCount)
+        let outside = (0..<localQubitCount).filter { !window.contains($0) }
+        for (k, q) in (window + outside).enumerated() { label[q] = k }
+        return label
     }
 
     /// Bytes one rank needs for `qubits` qubits over `ranks` ranks (state plus exchange buffers).
@@ -273,6 +311,13 @@ final class DistributedState<T: AmplitudeScalar> {
     }
 }
 
+/// Bit k of `value` moved to bit `positions[k]`.
+func depositingBits(_ value: Int, at positions: ArraySlice<Int>) -> Int {
+    var result = 0
+    for (k, p) in positions.enumerated() where value & (1 << k) != 0 { result |= 1 << p }
+    return result
+}
+
 /// A gate matrix in the simulation's precision, as (re, im) pairs.
 struct KernelMatrix<T: AmplitudeScalar> {
     let m00, m01, m10, m11: SIMD2<T>
@@ -308,11 +353,16 @@ enum Kernels {
         Double(a.x * a.x + a.y * a.y)
     }
 
+    /// One pair, summed in the same order as `dense` (re·x + im·swap(x) + re·y + im·swap(y)), so
+    /// a gate gives the same bits whichever kernel a qubit's position selects.
     @inline(__always)
     static func pair<T: AmplitudeScalar>(_ a: UnsafeMutablePointer<SIMD2<T>>, _ i0: Int, _ i1: Int, _ m: KernelMatrix<T>) {
         let x = a[i0], y = a[i1]
-        a[i0] = mul(m.m00, x) + mul(m.m01, y)
-        a[i1] = mul(m.m10, x) + mul(m.m11, y)
+        let xs = SIMD2(x.y, x.x), ys = SIMD2(y.y, y.x)
+        @inline(__always) func re(_ z: SIMD2<T>) -> SIMD2<T> { SIMD2(repeating: z.x) }
+        @inline(__always) func im(_ z: SIMD2<T>) -> SIMD2<T> { SIMD2(-z.y, z.y) }
+        a[i0] = re(m.m00) * x + im(m.m00) * xs + re(m.m01) * y + im(m.m01) * ys
+        a[i1] = re(m.m10) * x + im(m.m10) * xs + re(m.m11) * y + im(m.m11) * ys
     }
 
     /// A dense 2×2 on pairs (i, i + 2^target), target ≥ 1, two neighbouring amplitudes per SIMD4
@@ -324,7 +374,7 @@ enum Kernels {
         for j in vectorPairs {
             let lower = w + (((j &>> shift) &<< target) | (j & (halfStride &- 1))), upper = lower + halfStride
             let x = lower.pointee, y = upper.pointee
-            let xs = x[SIMD4(1, 0, 3, 2)], ys = y[SIMD4(1, 0, 3, 2)]
+            let xs = swappingParts(x), ys = swappingParts(y)
             lower.pointee = c.r00 * x + c.i00 * xs + c.r01 * y + c.i01 * ys
             upper.pointee = c.r10 * x + c.i10 * xs + c.r11 * y + c.i11 * ys
         }

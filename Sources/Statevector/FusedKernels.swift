@@ -9,166 +9,189 @@ func insertingZeroBits(_ group: Int, at qubits: UnsafeBufferPointer<Int>) -> Int
     return i
 }
 
-extension DistributedState {
-    /// A dense 2^m × 2^m matrix (row-major) on local qubits (ascending): for each group of 2^m
-    /// amplitudes, out_r = Σ_c M[r][c]·v_c. Vectorised two complex numbers per SIMD4: across
-    /// two neighbouring groups when qubit 0 is not in the block, else across the qubit-0 pair.
-    func applyDense(qubits: [Int], matrix: [Amplitude]) {
-        let dimension = 1 << qubits.count
-        var offsets = [Int](repeating: 0, count: dimension)
-        for j in 0..<dimension {
-            for (k, q) in qubits.enumerated() where j & (1 << k) != 0 { offsets[j] |= 1 << q }
+/// (im, re) of both complex numbers: written lane by lane, which compiles to one shuffle (a
+/// SIMD-index swizzle can stay a call into the standard library).
+@inline(__always)
+func swappingParts<T: AmplitudeScalar>(_ x: SIMD4<T>) -> SIMD4<T> { SIMD4(x[1], x[0], x[3], x[2]) }
+
+/// Offset of entry j of a group: bit k of j set → bit `qubits[k]` set.
+func groupOffsets(_ qubits: [Int]) -> [Int] {
+    (0..<(1 << qubits.count)).map { j in
+        qubits.enumerated().reduce(0) { j & (1 << $1.offset) != 0 ? $0 | 1 << $1.element : $0 }
+    }
+}
+
+/// A fused operation converted once for the kernels (precision, SIMD layout, offsets) and then
+/// applied to a whole slice or to every cache window of a stage. Qubits may come in any order:
+/// bit k of a matrix index is qubit `qubits[k]`.
+enum PreparedOperation<T: AmplitudeScalar> {
+    case dense(DenseKernel<T>)
+    case permutation(PermutationKernel<T>)
+    case diagonal(DiagonalKernel<T>)
+    case instruction(Instruction)
+
+    init(_ operation: FusedOperation) {
+        switch operation {
+        case .dense(let qubits, let matrix):
+            if let monomial = MonomialMatrix(matrix, dimension: 1 << qubits.count) {
+                self = .permutation(PermutationKernel(qubits: qubits, sources: monomial.sources, factors: monomial.factors))
+            } else {
+                self = .dense(DenseKernel(qubits: qubits, matrix: matrix))
+            }
+        case .permutation(let qubits, let sources, let factors):
+            self = .permutation(PermutationKernel(qubits: qubits, sources: sources, factors: factors))
+        case .diagonal(let qubits, let phases):
+            self = .diagonal(DiagonalKernel(qubits: qubits, phases: phases))
+        case .instruction(let instruction):
+            self = .instruction(instruction)
         }
-        if let monomial = MonomialMatrix(matrix, dimension: dimension) {
-            applyPermutation(qubits: qubits, sources: monomial.sources, factors: monomial.factors)
-        } else if qubits[0] > 0 {
-            applyDenseAcrossGroups(qubits: qubits, offsets: offsets, matrix: matrix)
+    }
+}
+
+/// A dense 2^m × 2^m matrix on local qubits (ascending), as SIMD4 coefficients: two complex
+/// numbers per vector, every complex product two FMAs. When qubit 0 is outside the block a
+/// vector holds the same entry of two neighbouring groups (`across`); when it is inside, a
+/// vector holds entries 2c and 2c+1 of one group (`within`). Both sum each output over the
+/// columns in the same order with the same FMAs, so the result does not depend on the layout.
+struct DenseKernel<T: AmplitudeScalar> {
+    let dimension: Int
+    let qubits: [Int]
+    let within: Bool
+    /// Offsets in SIMD4 units: of each column (across) or column pair (within).
+    let vectorOffsets: [Int]
+    /// across: column-major re(M) broadcast and im(M) with the (−, +, −, +) signs that turn
+    /// (im, re) into i·z. within: for row pair r and column pair c, four vectors that multiply
+    /// (v₂c, v₂c), its swap, (v₂c₊₁, v₂c₊₁) and its swap.
+    let coefficients: [SIMD4<T>]
+
+    init(qubits: [Int], matrix: [Amplitude]) {
+        precondition(qubits == qubits.sorted(), "dense block qubits must be ascending")
+        let d = 1 << qubits.count
+        (dimension, self.qubits) = (d, qubits)
+        within = qubits[0] == 0
+        let offsets = groupOffsets(qubits)
+        func entry(_ r: Int, _ c: Int) -> (T, T) { (T(matrix[r * d + c].real), T(matrix[r * d + c].imaginary)) }
+        var coefficients: [SIMD4<T>] = []
+        if within {
+            vectorOffsets = stride(from: 0, to: d, by: 2).map { offsets[$0] >> 1 }
+            for r in 0..<(d / 2) {
+                for c in 0..<(d / 2) {
+                    for column in [2 * c, 2 * c + 1] {
+                        let (tr, ti) = entry(2 * r, column), (br, bi) = entry(2 * r + 1, column)
+                        coefficients += [SIMD4(tr, tr, br, br), SIMD4(-ti, ti, -bi, bi)]
+                    }
+                }
+            }
         } else {
-            applyDenseWithinGroups(qubits: qubits, offsets: offsets, matrix: matrix)
-        }
-    }
-
-    private func applyDenseAcrossGroups(qubits: [Int], offsets: [Int], matrix: [Amplitude]) {
-        switch qubits.count {
-        case 1: applyDenseAcrossGroups(Dimension2.self, qubits: qubits, offsets: offsets, matrix: matrix)
-        case 2: applyDenseAcrossGroups(Dimension4.self, qubits: qubits, offsets: offsets, matrix: matrix)
-        case 3: applyDenseAcrossGroups(Dimension8.self, qubits: qubits, offsets: offsets, matrix: matrix)
-        case 4: applyDenseAcrossGroups(Dimension16.self, qubits: qubits, offsets: offsets, matrix: matrix)
-        default: applyDenseAcrossGroups(DimensionAny.self, qubits: qubits, offsets: offsets, matrix: matrix)
-        }
-    }
-
-    /// `D` fixes the block size at compile time so the loops unroll. Columns outer, rows inner:
-    /// up to 8 row accumulators stay in registers and each input is loaded once per row block.
-    private func applyDenseAcrossGroups<D: BlockDimension>(_: D.Type, qubits: [Int], offsets: [Int], matrix: [Amplitude]) {
-        let dimension = offsets.count
-        // Column-major: re(M) broadcast, and im(M) with the (−, +, −, +) signs that turn (im, re) into i·z.
-        let re = UnsafeMutablePointer<SIMD4<T>>.allocate(capacity: dimension * dimension)
-        let im = UnsafeMutablePointer<SIMD4<T>>.allocate(capacity: dimension * dimension)
-        defer { re.deallocate(); im.deallocate() }
-        for r in 0..<dimension {
-            for c in 0..<dimension {
-                let z = matrix[r * dimension + c]
-                let (zr, zi) = (T(z.real), T(z.imaginary))
-                re[c * dimension + r] = SIMD4(repeating: zr)
-                im[c * dimension + r] = SIMD4(-zi, zi, -zi, zi)
+            vectorOffsets = offsets.map { $0 >> 1 }
+            for c in 0..<d {
+                for r in 0..<d { let (zr, zi) = entry(r, c); coefficients += [SIMD4(repeating: zr), SIMD4(-zi, zi, -zi, zi)] }
             }
         }
-        let vectorOffsets = offsets.map { $0 >> 1 }  // in SIMD4 units (offsets are even here)
+        self.coefficients = coefficients
+    }
+}
+
+/// In each group, entry r becomes factors[r] × entry sources[r] (runs of X, CX, CCX, SWAP with
+/// phases); the multiplication is skipped when every factor is 1. With qubit 0 outside the
+/// block, entries move as SIMD4 pairs of neighbouring groups.
+struct PermutationKernel<T: AmplitudeScalar> {
+    let offsets: [Int]
+    let positions: [Int]
+    let sources: [Int]
+    let factors: [SIMD2<T>]
+    let unitFactors: Bool
+    let across: Bool
+    /// re(f) broadcast and im(f) with (−, +, −, +) signs per row (across only).
+    let vectorFactors: [SIMD4<T>]
+
+    init(qubits: [Int], sources: [Int], factors: [Amplitude]) {
+        offsets = groupOffsets(qubits)
+        positions = qubits.sorted()
+        self.sources = sources
+        self.factors = factors.map { SIMD2(T($0.real), T($0.imaginary)) }
+        unitFactors = factors.allSatisfy { $0 == .one }
+        across = !qubits.contains(0)
+        vectorFactors = self.factors.flatMap { [SIMD4(repeating: $0.x), SIMD4(-$0.y, $0.y, -$0.y, $0.y)] }
+    }
+}
+
+/// Multiplies each amplitude by phases[j], j = its index bits at `qubits` (any qubits:
+/// rank-index bits are constant over the slice, so no communication).
+struct DiagonalKernel<T: AmplitudeScalar> {
+    /// Qubits below this vary inside a block of 2^blockBits amplitudes (a per-offset lookup);
+    /// the others are constant over a block.
+    static var blockBits: Int { 6 }
+    let qubits: [Int]
+    let table: [SIMD2<T>]
+    let lowIndex: [Int]
+    let high: [(bit: Int, qubit: Int)]
+
+    init(qubits: [Int], phases: [Amplitude]) {
+        self.qubits = qubits
+        table = phases.map { SIMD2(T($0.real), T($0.imaginary)) }
+        lowIndex = (0..<(1 << Self.blockBits)).map { off in
+            qubits.enumerated().reduce(0) { $1.element < Self.blockBits && off & (1 << $1.element) != 0 ? $0 | 1 << $1.offset : $0 }
+        }
+        high = qubits.enumerated().filter { $0.element >= Self.blockBits }.map { (bit: $0.offset, qubit: $0.element) }
+    }
+}
+
+extension DistributedState {
+    func apply(_ operation: PreparedOperation<T>) {
+        switch operation {
+        case .dense(let kernel): apply(kernel)
+        case .permutation(let kernel): apply(kernel)
+        case .diagonal(let kernel): apply(kernel)
+        case .instruction(let instruction):
+            if case .unitary(let target, let controls, let matrix) = instruction.operation {
+                apply(target: target, controls: controls, matrix: matrix)
+            }
+        }
+    }
+
+    private func apply(_ k: DenseKernel<T>) {
         let w = UnsafeMutableRawPointer(amplitudes).assumingMemoryBound(to: SIMD4<T>.self)
-        qubits.withUnsafeBufferPointer { qs in
-            vectorOffsets.withUnsafeBufferPointer { offs in
-                team.forEach(localCount >> (qubits.count + 1)) { range in
-                    let d = D.value ?? dimension
-                    let rows = min(d, 8)
-                    withUnsafeTemporaryAllocation(of: SIMD4<T>.self, capacity: d) { out in
-                        for pair in range {
-                            let base = insertingZeroBits(pair &<< 1, at: qs) &>> 1
-                            var block = 0
-                            while block < d {
-                                var acc = (SIMD4<T>.zero, SIMD4<T>.zero, SIMD4<T>.zero, SIMD4<T>.zero,
-                                           SIMD4<T>.zero, SIMD4<T>.zero, SIMD4<T>.zero, SIMD4<T>.zero)
-                                for c in 0..<d {
-                                    let x = w[base &+ offs[c]]
-                                    let xs = x[SIMD4(1, 0, 3, 2)]
-                                    let cr = re + (c &* d &+ block), ci = im + (c &* d &+ block)
-                                    acc.0.addProduct(cr[0], x); acc.0.addProduct(ci[0], xs)
-                                    if rows > 1 { acc.1.addProduct(cr[1], x); acc.1.addProduct(ci[1], xs) }
-                                    if rows > 2 {
-                                        acc.2.addProduct(cr[2], x); acc.2.addProduct(ci[2], xs)
-                                        acc.3.addProduct(cr[3], x); acc.3.addProduct(ci[3], xs)
-                                    }
-                                    if rows > 4 {
-                                        acc.4.addProduct(cr[4], x); acc.4.addProduct(ci[4], xs)
-                                        acc.5.addProduct(cr[5], x); acc.5.addProduct(ci[5], xs)
-                                        acc.6.addProduct(cr[6], x); acc.6.addProduct(ci[6], xs)
-                                        acc.7.addProduct(cr[7], x); acc.7.addProduct(ci[7], xs)
-                                    }
-                                }
-                                let o = out.baseAddress! + block
-                                o[0] = acc.0
-                                if rows > 1 { o[1] = acc.1 }
-                                if rows > 2 { o[2] = acc.2; o[3] = acc.3 }
-                                if rows > 4 { o[4] = acc.4; o[5] = acc.5; o[6] = acc.6; o[7] = acc.7 }
-                                block &+= rows
-                            }
-                            for r in 0..<d { w[base &+ offs[r]] = out[r] }
-                        }
+        let items = localCount >> (k.qubits.count + (k.within ? 0 : 1))
+        k.qubits.withUnsafeBufferPointer { qs in
+            k.vectorOffsets.withUnsafeBufferPointer { o in
+                k.coefficients.withUnsafeBufferPointer { m in
+                    let (offs, m) = (o.baseAddress!, m.baseAddress!)
+                    // A literal size in each closure: the kernel's loops unroll for it.
+                    switch (k.within, k.dimension) {
+                    case (false, 2): team.forEach(items) { Kernels.denseAcross(w, $0, dimension: 2, qs, offs, m) }
+                    case (false, 4): team.forEach(items) { Kernels.denseAcross(w, $0, dimension: 4, qs, offs, m) }
+                    case (false, 8): team.forEach(items) { Kernels.denseAcross(w, $0, dimension: 8, qs, offs, m) }
+                    case (false, 16): team.forEach(items) { Kernels.denseAcross(w, $0, dimension: 16, qs, offs, m) }
+                    case (false, _): team.forEach(items) { Kernels.denseAcross(w, $0, dimension: k.dimension, qs, offs, m) }
+                    case (true, 2): team.forEach(items) { Kernels.denseWithin(w, $0, dimension: 2, qs, offs, m) }
+                    case (true, 4): team.forEach(items) { Kernels.denseWithin(w, $0, dimension: 4, qs, offs, m) }
+                    case (true, 8): team.forEach(items) { Kernels.denseWithin(w, $0, dimension: 8, qs, offs, m) }
+                    case (true, 16): team.forEach(items) { Kernels.denseWithin(w, $0, dimension: 16, qs, offs, m) }
+                    case (true, _): team.forEach(items) { Kernels.denseWithin(w, $0, dimension: k.dimension, qs, offs, m) }
                     }
                 }
             }
         }
     }
 
-    /// Qubit 0 is in the block: a SIMD4 holds the pair (v_{2c}, v_{2c+1}); output pair r gets
-    /// (M[2r][2c], M[2r+1][2c])·(v_{2c}, v_{2c}) + (M[2r][2c+1], M[2r+1][2c+1])·(v_{2c+1}, v_{2c+1}).
-    private func applyDenseWithinGroups(qubits: [Int], offsets: [Int], matrix: [Amplitude]) {
-        let dimension = offsets.count, half = dimension / 2
-        let coefficients = UnsafeMutablePointer<SIMD4<T>>.allocate(capacity: 4 * half * half)
-        defer { coefficients.deallocate() }
-        for r in 0..<half {
-            for c in 0..<half {
-                let k = 4 * (r * half + c)
-                for (j, column) in [2 * c, 2 * c + 1].enumerated() {
-                    let top = matrix[2 * r * dimension + column], bottom = matrix[(2 * r + 1) * dimension + column]
-                    coefficients[k + 2 * j] = SIMD4(T(top.real), T(top.real), T(bottom.real), T(bottom.real))
-                    coefficients[k + 2 * j + 1] = SIMD4(-T(top.imaginary), T(top.imaginary), -T(bottom.imaginary), T(bottom.imaginary))
-                }
-            }
-        }
-        let vectorOffsets = stride(from: 0, to: dimension, by: 2).map { offsets[$0] >> 1 }
-        let w = UnsafeMutableRawPointer(amplitudes).assumingMemoryBound(to: SIMD4<T>.self)
-        qubits.withUnsafeBufferPointer { qs in
-            vectorOffsets.withUnsafeBufferPointer { offs in
-                team.forEach(localCount >> qubits.count) { range in
-                    let v = UnsafeMutablePointer<SIMD4<T>>.allocate(capacity: 4 * half)
-                    defer { v.deallocate() }
-                    for group in range {
-                        let base = insertingZeroBits(group, at: qs) &>> 1
-                        for c in 0..<half {
-                            let x = w[base &+ offs[c]]
-                            v[4 &* c] = x[SIMD4(0, 1, 0, 1)]
-                            v[4 &* c &+ 1] = x[SIMD4(1, 0, 1, 0)]
-                            v[4 &* c &+ 2] = x[SIMD4(2, 3, 2, 3)]
-                            v[4 &* c &+ 3] = x[SIMD4(3, 2, 3, 2)]
-                        }
-                        for r in 0..<half {
-                            var acc = SIMD4<T>.zero
-                            let row = coefficients + 4 &* r &* half
-                            for k in 0..<(4 &* half) { acc.addProduct(row[k], v[k]) }
-                            w[base &+ offs[r]] = acc
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// In each group, entry r becomes factors[r] × entry sources[r] (CX, SWAP, X and their
-    /// products with phases); the multiplication is skipped when every factor is 1.
-    func applyPermutation(qubits: [Int], sources: [Int], factors phases: [Amplitude]) {
-        let dimension = sources.count
-        var offsets = [Int](repeating: 0, count: dimension)
-        for j in 0..<dimension {
-            for (k, q) in qubits.enumerated() where j & (1 << k) != 0 { offsets[j] |= 1 << q }
-        }
-        let factors = phases.map { SIMD2(T($0.real), T($0.imaginary)) }
-        let unitFactors = phases.allSatisfy { $0 == .one }
-        let a = amplitudes
-        qubits.withUnsafeBufferPointer { qs in
-            offsets.withUnsafeBufferPointer { offs in
-                sources.withUnsafeBufferPointer { column in
-                    factors.withUnsafeBufferPointer { f in
-                        team.forEach(localCount >> qubits.count) { range in
-                            let v = UnsafeMutablePointer<SIMD2<T>>.allocate(capacity: dimension)
-                            defer { v.deallocate() }
-                            for group in range {
-                                let base = insertingZeroBits(group, at: qs)
-                                for c in 0..<dimension { v[c] = a[base &+ offs[c]] }
-                                if unitFactors {
-                                    for r in 0..<dimension { a[base &+ offs[r]] = v[column[r]] }
-                                } else {
-                                    for r in 0..<dimension { a[base &+ offs[r]] = Kernels.mul(f[r], v[column[r]]) }
+    private func apply(_ k: PermutationKernel<T>) {
+        if k.across { return applyAcross(k) }
+        let a = amplitudes, dimension = k.sources.count
+        k.positions.withUnsafeBufferPointer { qs in
+            k.offsets.withUnsafeBufferPointer { offs in
+                k.sources.withUnsafeBufferPointer { column in
+                    k.factors.withUnsafeBufferPointer { f in
+                        team.forEach(localCount >> qs.count) { range in
+                            withUnsafeTemporaryAllocation(of: SIMD2<T>.self, capacity: dimension) { v in
+                                for group in range {
+                                    let base = insertingZeroBits(group, at: qs)
+                                    for c in 0..<dimension { v[c] = a[base &+ offs[c]] }
+                                    if k.unitFactors {
+                                        for r in 0..<dimension { a[base &+ offs[r]] = v[column[r]] }
+                                    } else {
+                                        for r in 0..<dimension { a[base &+ offs[r]] = Kernels.mul(f[r], v[column[r]]) }
+                                    }
                                 }
                             }
                         }
@@ -178,34 +201,144 @@ extension DistributedState {
         }
     }
 
-    /// Multiplies each amplitude by phases[j], j = its index bits at `qubits` (any qubits:
-    /// rank-index bits are constant over the slice, so no communication).
-    func applyDiagonal(qubits: [Int], phases: [Amplitude]) {
-        let table = phases.map { SIMD2(T($0.real), T($0.imaginary)) }
-        // Low qubits vary inside a block of 2^blockBits amplitudes: a per-offset lookup; the
-        // others are constant over a block.
-        let blockBits = min(localQubitCount, 6)
-        let blockSize = 1 << blockBits
-        var lowIndex = [Int](repeating: 0, count: blockSize)
-        for off in 0..<blockSize {
-            for (k, q) in qubits.enumerated() where q < blockBits && off & (1 << q) != 0 { lowIndex[off] |= 1 << k }
+    /// Two neighbouring groups at a time; f·x as re(f)·x + im(f)·swap(x), unfused, which is
+    /// `Kernels.mul` lane by lane.
+    private func applyAcross(_ k: PermutationKernel<T>) {
+        let w = UnsafeMutableRawPointer(amplitudes).assumingMemoryBound(to: SIMD4<T>.self)
+        let dimension = k.sources.count
+        let vectorOffsets = k.offsets.map { $0 >> 1 }
+        k.positions.withUnsafeBufferPointer { qs in
+            vectorOffsets.withUnsafeBufferPointer { offs in
+                k.sources.withUnsafeBufferPointer { column in
+                    k.vectorFactors.withUnsafeBufferPointer { f in
+                        team.forEach(localCount >> (qs.count + 1)) { range in
+                            withUnsafeTemporaryAllocation(of: SIMD4<T>.self, capacity: dimension) { v in
+                                for pair in range {
+                                    let base = insertingZeroBits(pair &<< 1, at: qs) &>> 1
+                                    for c in 0..<dimension { v[c] = w[base &+ offs[c]] }
+                                    if k.unitFactors {
+                                        for r in 0..<dimension where column[r] != r { w[base &+ offs[r]] = v[column[r]] }
+                                    } else {
+                                        for r in 0..<dimension {
+                                            let x = v[column[r]]
+                                            w[base &+ offs[r]] = f[2 &* r] * x + f[2 &* r &+ 1] * swappingParts(x)
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
-        let high = qubits.enumerated().filter { $0.element >= blockBits }
-        let offset = globalOffset
-        let a = amplitudes
-        table.withUnsafeBufferPointer { d in
-            lowIndex.withUnsafeBufferPointer { low in
+    }
+
+    private func apply(_ k: DiagonalKernel<T>) {
+        let a = amplitudes, offset = globalOffset
+        let blockBits = DiagonalKernel<T>.blockBits
+        k.table.withUnsafeBufferPointer { d in
+            guard localQubitCount >= blockBits else {
+                for i in 0..<localCount {
+                    let g = offset | UInt64(i)
+                    let j = k.qubits.enumerated().reduce(0) { g & (UInt64(1) << UInt64($1.element)) != 0 ? $0 | 1 << $1.offset : $0 }
+                    a[i] = Kernels.mul(d[j], a[i])
+                }
+                return
+            }
+            k.lowIndex.withUnsafeBufferPointer { low in
                 team.forEach(localCount >> blockBits) { blocks in
                     for block in blocks {
                         let start = block << blockBits
                         let g = offset | UInt64(start)
                         var jHigh = 0
-                        for (k, q) in high where g & (UInt64(1) << UInt64(q)) != 0 { jHigh |= 1 << k }
-                        for off in 0..<blockSize {
+                        for (bit, q) in k.high where g & (UInt64(1) << UInt64(q)) != 0 { jHigh |= 1 << bit }
+                        for off in 0..<(1 << blockBits) {
                             a[start &+ off] = Kernels.mul(d[jHigh | low[off]], a[start &+ off])
                         }
                     }
                 }
+            }
+        }
+    }
+}
+
+extension Kernels {
+    /// Qubit 0 outside the block: vector = the same entry of groups 2p and 2p+1. Columns outer,
+    /// rows inner: up to 8 row accumulators stay in registers and each input is loaded once per
+    /// 8 rows. `d` is a literal at each call site, so the loops unroll and the row tests fold.
+    @inline(__always)
+    static func denseAcross<T: AmplitudeScalar>(_ w: UnsafeMutablePointer<SIMD4<T>>, _ pairs: Range<Int>, dimension d: Int,
+                                                _ qubits: UnsafeBufferPointer<Int>, _ offsets: UnsafePointer<Int>,
+                                                _ m: UnsafePointer<SIMD4<T>>) {
+        withUnsafeTemporaryAllocation(of: SIMD4<T>.self, capacity: d) { out in
+            for pair in pairs {
+                let base = insertingZeroBits(pair &<< 1, at: qubits) &>> 1
+                var rowStart = 0
+                repeat {
+                    var acc0 = SIMD4<T>.zero, acc1 = SIMD4<T>.zero, acc2 = SIMD4<T>.zero, acc3 = SIMD4<T>.zero
+                    var acc4 = SIMD4<T>.zero, acc5 = SIMD4<T>.zero, acc6 = SIMD4<T>.zero, acc7 = SIMD4<T>.zero
+                    for c in 0..<d {
+                        let x = w[base &+ offsets[c]]
+                        let xs = swappingParts(x)
+                        let k = m + 2 &* (c &* d &+ rowStart)
+                        acc0.addProduct(k[0], x); acc0.addProduct(k[1], xs)
+                        acc1.addProduct(k[2], x); acc1.addProduct(k[3], xs)
+                        if d >= 4 {
+                            acc2.addProduct(k[4], x); acc2.addProduct(k[5], xs)
+                            acc3.addProduct(k[6], x); acc3.addProduct(k[7], xs)
+                        }
+                        if d >= 8 {
+                            acc4.addProduct(k[8], x); acc4.addProduct(k[9], xs)
+                            acc5.addProduct(k[10], x); acc5.addProduct(k[11], xs)
+                            acc6.addProduct(k[12], x); acc6.addProduct(k[13], xs)
+                            acc7.addProduct(k[14], x); acc7.addProduct(k[15], xs)
+                        }
+                    }
+                    let o = out.baseAddress! + rowStart
+                    o[0] = acc0; o[1] = acc1
+                    if d >= 4 { o[2] = acc2; o[3] = acc3 }
+                    if d >= 8 { o[4] = acc4; o[5] = acc5; o[6] = acc6; o[7] = acc7 }
+                    rowStart &+= 8
+                } while rowStart < d
+                for r in 0..<d { w[base &+ offsets[r]] = out[r] }
+            }
+        }
+    }
+
+    /// Qubit 0 inside the block: vector = entries (2c, 2c+1) of one group; output pair r sums,
+    /// column by column, (M[2r][j], M[2r+1][j])·v_j over j = 2c, 2c+1.
+    @inline(__always)
+    static func denseWithin<T: AmplitudeScalar>(_ w: UnsafeMutablePointer<SIMD4<T>>, _ groups: Range<Int>, dimension d: Int,
+                                                _ qubits: UnsafeBufferPointer<Int>, _ offsets: UnsafePointer<Int>,
+                                                _ m: UnsafePointer<SIMD4<T>>) {
+        let half = d / 2
+        withUnsafeTemporaryAllocation(of: SIMD4<T>.self, capacity: half) { out in
+            for group in groups {
+                let base = insertingZeroBits(group, at: qubits) &>> 1
+                var rowStart = 0
+                repeat {
+                    var acc0 = SIMD4<T>.zero, acc1 = SIMD4<T>.zero, acc2 = SIMD4<T>.zero, acc3 = SIMD4<T>.zero
+                    var acc4 = SIMD4<T>.zero, acc5 = SIMD4<T>.zero, acc6 = SIMD4<T>.zero, acc7 = SIMD4<T>.zero
+                    @inline(__always) func add(_ acc: inout SIMD4<T>, _ k: UnsafePointer<SIMD4<T>>, _ v: (SIMD4<T>, SIMD4<T>, SIMD4<T>, SIMD4<T>)) {
+                        acc.addProduct(k[0], v.0); acc.addProduct(k[1], v.1); acc.addProduct(k[2], v.2); acc.addProduct(k[3], v.3)
+                    }
+                    for c in 0..<half {
+                        let x = w[base &+ offsets[c]]
+                        let v = (SIMD4(x[0], x[1], x[0], x[1]), SIMD4(x[1], x[0], x[1], x[0]), SIMD4(x[2], x[3], x[2], x[3]), SIMD4(x[3], x[2], x[3], x[2]))
+                        let row = { (r: Int) in UnsafePointer(m + 4 &* ((rowStart &+ r) &* half &+ c)) }
+                        add(&acc0, row(0), v)
+                        if half >= 2 { add(&acc1, row(1), v) }
+                        if half >= 4 { add(&acc2, row(2), v); add(&acc3, row(3), v) }
+                        if half >= 8 { add(&acc4, row(4), v); add(&acc5, row(5), v); add(&acc6, row(6), v); add(&acc7, row(7), v) }
+                    }
+                    let o = out.baseAddress! + rowStart
+                    o[0] = acc0
+                    if half >= 2 { o[1] = acc1 }
+                    if half >= 4 { o[2] = acc2; o[3] = acc3 }
+                    if half >= 8 { o[4] = acc4; o[5] = acc5; o[6] = acc6; o[7] = acc7 }
+                    rowStart &+= 8
+                } while rowStart < half
+                for r in 0..<half { w[base &+ offsets[r]] = out[r] }
             }
         }
     }
@@ -228,11 +361,3 @@ struct MonomialMatrix {
         (self.sources, self.factors) = (columns, factors)
     }
 }
-
-/// Block sizes known at compile time (nil: read it at run time).
-protocol BlockDimension { static var value: Int? { get } }
-enum Dimension2: BlockDimension { static var value: Int? { 2 } }
-enum Dimension4: BlockDimension { static var value: Int? { 4 } }
-enum Dimension8: BlockDimension { static var value: Int? { 8 } }
-enum Dimension16: BlockDimension { static var value: Int? { 16 } }
-enum DimensionAny: BlockDimension { static var value: Int? { nil } }

@@ -228,15 +228,12 @@ public final class Simulator {
                 }
             case .instructions(let physical):
                 let operations = fusion?.fuse(physical) ?? physical.map({ .instruction($0) })
-                let window = cacheQubits
                 var k = 0
                 while k < operations.count {
-                    var end = k
-                    while end < operations.count && window < state.localQubitCount && Self.fits(operations[end], below: window) { end += 1 }
-                    if end - k >= 2 {
-                        state.forEachWindow(qubits: window) { part in
-                            for operation in operations[k..<end] { execute(operation, on: part, classical: nil, rng: nil) }
-                        }
+                    if let (end, window) = stage(operations, from: k, localQubits: state.localQubitCount) {
+                        let labels = state.windowLabels(window)
+                        let prepared = operations[k..<end].map { PreparedOperation<T>($0.relabelled(labels)) }
+                        state.forEachWindow(qubits: window) { part in for operation in prepared { part.apply(operation) } }
                         k = end
                     } else {
                         execute(operations[k], on: state, classical: classical, rng: rng)
@@ -248,27 +245,45 @@ public final class Simulator {
         progress?(instructions.count, instructions.count)
     }
 
-    /// Whether `operation` may run on a window of 2^qubits amplitudes: every qubit it pairs
-    /// amplitudes on lies below `qubits` (a diagonal pairs none).
-    private static func fits(_ operation: FusedOperation, below qubits: Int) -> Bool {
+    /// Cache blocking: the longest run of operations from `start` whose amplitude pairings fit
+    /// in one window of `cacheQubits` local qubits, and that window (nil: run one operation on
+    /// the whole slice). Three window qubits are kept for the lowest free qubits, so a gathered
+    /// window copies runs of at least 8 amplitudes; a run on the lowest qubits needs no gather.
+    private func stage(_ operations: [FusedOperation], from start: Int, localQubits: Int) -> (end: Int, window: [Int])? {
+        let size = cacheQubits
+        guard size < localQubits else { return nil }
+        let capacity = size >= 9 ? size - 3 : size
+        var chosen = Set<Int>(), end = start
+        while end < operations.count, let qubits = Self.pairedQubits(operations[end], localQubits: localQubits) {
+            let union = chosen.union(qubits)
+            guard union.count <= capacity || union.allSatisfy({ $0 < size }) else { break }
+            chosen = union
+            end += 1
+        }
+        guard end - start >= 2 else { return nil }
+        for q in 0..<localQubits where chosen.count < size { chosen.insert(q) }
+        return (end, chosen.sorted())
+    }
+
+    /// The local qubits `operation` pairs amplitudes on (none for a diagonal, which fits any
+    /// window); nil when it cannot run in a window (measurement, condition, rank-index qubit).
+    private static func pairedQubits(_ operation: FusedOperation, localQubits: Int) -> Set<Int>? {
         switch operation {
-        case .diagonal: return true
-        case .dense(let q, _), .permutation(let q, _, _): return q.allSatisfy { $0 < qubits }
+        case .diagonal: return []
+        case .dense(let q, _), .permutation(let q, _, _): return Set(q)
         case .instruction(let instruction):
-            guard instruction.condition == nil, case .unitary(let target, let controls, _) = instruction.operation else { return false }
-            return target < qubits && controls.allSatisfy { $0 < qubits }
+            guard instruction.condition == nil, case .unitary(let target, let controls, _) = instruction.operation else { return nil }
+            let qubits = Set(controls + [target])
+            return qubits.allSatisfy { $0 < localQubits } ? qubits : nil
         }
     }
 
     private func execute<T>(_ operation: FusedOperation, on state: DistributedState<T>,
                             classical: UnsafeMutablePointer<UInt64>?, rng: UnsafeMutablePointer<SplitMix64>?) {
-        switch operation {
-        case .dense(let qubits, let matrix): state.applyDense(qubits: qubits, matrix: matrix)
-        case .diagonal(let qubits, let phases): state.applyDiagonal(qubits: qubits, phases: phases)
-        case .permutation(let qubits, let sources, let factors):
-            state.applyPermutation(qubits: qubits, sources: sources, factors: factors)
-        case .instruction(let instruction):
+        if case .instruction(let instruction) = operation {
             execute(instruction, on: state, classical: classical, rng: rng)
+        } else {
+            state.apply(PreparedOperation<T>(operation))
         }
     }
 
