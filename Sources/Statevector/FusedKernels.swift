@@ -263,44 +263,48 @@ extension DistributedState {
 }
 
 extension Kernels {
-    /// Qubit 0 outside the block: vector = the same entry of groups 2p and 2p+1. Columns outer,
-    /// rows inner: up to 8 row accumulators stay in registers and each input is loaded once per
-    /// 8 rows. `d` is a literal at each call site, so the loops unroll and the row tests fold.
+    /// Qubit 0 outside the block: vector = the same entry of groups 2p and 2p+1. Two such pairs
+    /// at a time and four rows per pass: each coefficient loaded once feeds four FMAs, and eight
+    /// accumulators stay in registers. `d` is a literal at each call site, so the loops unroll
+    /// and the row tests fold. (An odd last pair is computed twice, harmlessly.)
     @inline(__always)
     static func denseAcross<T: AmplitudeScalar>(_ w: UnsafeMutablePointer<SIMD4<T>>, _ pairs: Range<Int>, dimension d: Int,
                                                 _ qubits: UnsafeBufferPointer<Int>, _ offsets: UnsafePointer<Int>,
                                                 _ m: UnsafePointer<SIMD4<T>>) {
-        withUnsafeTemporaryAllocation(of: SIMD4<T>.self, capacity: d) { out in
-            for pair in pairs {
-                let base = insertingZeroBits(pair &<< 1, at: qubits) &>> 1
+        withUnsafeTemporaryAllocation(of: SIMD4<T>.self, capacity: 2 * d) { out in
+            var pair = pairs.lowerBound
+            while pair < pairs.upperBound {
+                let base0 = insertingZeroBits(pair &<< 1, at: qubits) &>> 1
+                let base1 = pair &+ 1 < pairs.upperBound ? insertingZeroBits((pair &+ 1) &<< 1, at: qubits) &>> 1 : base0
                 var rowStart = 0
                 repeat {
-                    var acc0 = SIMD4<T>.zero, acc1 = SIMD4<T>.zero, acc2 = SIMD4<T>.zero, acc3 = SIMD4<T>.zero
-                    var acc4 = SIMD4<T>.zero, acc5 = SIMD4<T>.zero, acc6 = SIMD4<T>.zero, acc7 = SIMD4<T>.zero
+                    var a0 = SIMD4<T>.zero, a1 = SIMD4<T>.zero, a2 = SIMD4<T>.zero, a3 = SIMD4<T>.zero
+                    var b0 = SIMD4<T>.zero, b1 = SIMD4<T>.zero, b2 = SIMD4<T>.zero, b3 = SIMD4<T>.zero
                     for c in 0..<d {
-                        let x = w[base &+ offsets[c]]
-                        let xs = swappingParts(x)
+                        let x = w[base0 &+ offsets[c]], y = w[base1 &+ offsets[c]]
+                        let xs = swappingParts(x), ys = swappingParts(y)
                         let k = m + 2 &* (c &* d &+ rowStart)
-                        acc0.addProduct(k[0], x); acc0.addProduct(k[1], xs)
-                        acc1.addProduct(k[2], x); acc1.addProduct(k[3], xs)
+                        var (re, im) = (k[0], k[1])
+                        a0.addProduct(re, x); a0.addProduct(im, xs); b0.addProduct(re, y); b0.addProduct(im, ys)
+                        (re, im) = (k[2], k[3])
+                        a1.addProduct(re, x); a1.addProduct(im, xs); b1.addProduct(re, y); b1.addProduct(im, ys)
                         if d >= 4 {
-                            acc2.addProduct(k[4], x); acc2.addProduct(k[5], xs)
-                            acc3.addProduct(k[6], x); acc3.addProduct(k[7], xs)
-                        }
-                        if d >= 8 {
-                            acc4.addProduct(k[8], x); acc4.addProduct(k[9], xs)
-                            acc5.addProduct(k[10], x); acc5.addProduct(k[11], xs)
-                            acc6.addProduct(k[12], x); acc6.addProduct(k[13], xs)
-                            acc7.addProduct(k[14], x); acc7.addProduct(k[15], xs)
+                            (re, im) = (k[4], k[5])
+                            a2.addProduct(re, x); a2.addProduct(im, xs); b2.addProduct(re, y); b2.addProduct(im, ys)
+                            (re, im) = (k[6], k[7])
+                            a3.addProduct(re, x); a3.addProduct(im, xs); b3.addProduct(re, y); b3.addProduct(im, ys)
                         }
                     }
-                    let o = out.baseAddress! + rowStart
-                    o[0] = acc0; o[1] = acc1
-                    if d >= 4 { o[2] = acc2; o[3] = acc3 }
-                    if d >= 8 { o[4] = acc4; o[5] = acc5; o[6] = acc6; o[7] = acc7 }
-                    rowStart &+= 8
+                    let o = out.baseAddress! + rowStart, p = out.baseAddress! + (d &+ rowStart)
+                    o[0] = a0; o[1] = a1; p[0] = b0; p[1] = b1
+                    if d >= 4 { o[2] = a2; o[3] = a3; p[2] = b2; p[3] = b3 }
+                    rowStart &+= 4
                 } while rowStart < d
-                for r in 0..<d { w[base &+ offsets[r]] = out[r] }
+                for r in 0..<d {
+                    w[base0 &+ offsets[r]] = out[r]
+                    w[base1 &+ offsets[r]] = out[d &+ r]
+                }
+                pair &+= 2
             }
         }
     }

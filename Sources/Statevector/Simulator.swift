@@ -62,9 +62,10 @@ public final class Simulator {
     /// Logical instructions between points where a run may stop and resume. Fixed by the qubit
     /// count alone, so a resumed run executes exactly the operations an uninterrupted one would.
     public var boundaryInterval: Int { qubits >= 28 ? 64 : 256 }
-    /// Cache blocking: consecutive operations on qubits below this (and diagonals on any qubits)
-    /// run window by window over 2^cacheQubits amplitudes (512 KiB in double precision: the L2
-    /// cache of one core), one memory sweep for the whole run. Results do not depend on it.
+    /// Cache blocking: runs of operations that together pair amplitudes on at most this many
+    /// local qubits (diagonals on any) go window by window over 2^cacheQubits amplitudes, one
+    /// memory sweep for the whole run: 512 KiB in double precision, the L2 cache of one core
+    /// (16 qubits for single precision measured no faster). Results do not depend on it.
     public var cacheQubits = 15
     /// Fewest work items per thread; tests lower it to split even tiny states.
     var threadGrain = 1 << 12 { didSet { updateTeam() } }
