@@ -96,17 +96,25 @@ final class DistributedState<T: AmplitudeScalar> {
         windows.forEach(count) { range in
             let buffer = UnsafeMutablePointer<SIMD2<T>>.allocate(capacity: 1 << w)
             defer { buffer.deallocate() }
-            let run = 1 << c
+            // Runs are short (8 amplitudes and up in a planned stage): inline loops, not a memcpy
+            // call per run; two-amplitude vectors unless a run is a single amplitude.
+            let width = c > 0 ? 2 : 1, run = (1 << c) / width
+            @inline(__always) func copyRuns<V>(_ packed: UnsafeMutablePointer<V>, _ slice: UnsafeMutablePointer<V>, gather: Bool) {
+                for (r, offset) in runOffsets.enumerated() {
+                    let (p, a) = (packed + r &* run, slice + offset / width)
+                    if gather { for j in 0..<run { p[j] = a[j] } } else { for j in 0..<run { a[j] = p[j] } }
+                }
+            }
+            func copyRuns(_ base: UnsafeMutablePointer<SIMD2<T>>, gather: Bool) {
+                if width == 1 { return copyRuns(buffer, base, gather: gather) }
+                copyRuns(UnsafeMutableRawPointer(buffer).assumingMemoryBound(to: SIMD4<T>.self),
+                         UnsafeMutableRawPointer(base).assumingMemoryBound(to: SIMD4<T>.self), gather: gather)
+            }
             for x in range {
                 let base = amplitudes + depositingBits(x, at: outside[...])
-                // Runs are short (8 amplitudes and up): an inline loop, not a memcpy call each.
-                for (r, offset) in runOffsets.enumerated() {
-                    for j in 0..<run { buffer[r &* run &+ j] = base[offset &+ j] }
-                }
+                copyRuns(base, gather: true)
                 body(DistributedState(window: self, qubits: w, storage: buffer, globalOffset: windowOffset(x)))
-                for (r, offset) in runOffsets.enumerated() {
-                    for j in 0..<run { base[offset &+ j] = buffer[r &* run &+ j] }
-                }
+                copyRuns(base, gather: false)
             }
         }
     }
