@@ -36,7 +36,8 @@ final class FusionTests: XCTestCase {
             for case .unitary(let t, let c, let m) in instructions.map(\.operation) { reference.apply(target: t, controls: c, m) }
             let circuit = Circuit(qubitCount: n, clbitCount: 0, qregs: [], cregs: [], instructions: instructions, sourceGateCount: instructions.count)
             for limits in [nil, FusionLimits(maxDenseQubits: 1, maxDiagonalQubits: 2),
-                           FusionLimits(maxDenseQubits: 2), FusionLimits(maxDenseQubits: 3), FusionLimits(maxDenseQubits: 4, maxDiagonalQubits: 6)] {
+                           FusionLimits(maxDenseQubits: 2), FusionLimits(maxDenseQubits: 3), FusionLimits(maxDenseQubits: 4, maxDiagonalQubits: 6),
+                           FusionLimits(maxDenseQubits: 6)] {   // 6: the kernels' run-time block size (32, 64)
                 for (ranks, threads) in [(1, 1), (1, 3), (2, 2), (4, 1)] {
                     let result = Locked([Complex<Double>](repeating: .zero, count: 1 << n))
                     InProcessWorld(size: ranks).run { comm in
@@ -58,8 +59,9 @@ final class FusionTests: XCTestCase {
         }
     }
 
-    /// Cache blocking (runs of operations window by window) changes no bit of the result, for
-    /// any window size, fusion limit, rank and thread count, and matches the dense reference.
+    /// Cache blocking (runs of operations window by window, gathered when the window is not the
+    /// lowest qubits) changes no bit of the result, for any window size, fusion limit, rank and
+    /// thread count, and matches the dense reference.
     func testCacheBlockingIsBitForBitTheSweep() throws {
         var random = TestRandom(state: 77)
         let n = 8
@@ -67,7 +69,7 @@ final class FusionTests: XCTestCase {
         var reference = DenseReference(amplitudes: [.one] + [Complex<Double>](repeating: .zero, count: (1 << n) - 1))
         for case .unitary(let t, let c, let m) in instructions.map(\.operation) { reference.apply(target: t, controls: c, m) }
         let circuit = Circuit(qubitCount: n, clbitCount: 0, qregs: [], cregs: [], instructions: instructions, sourceGateCount: instructions.count)
-        for limits in [nil, FusionLimits(maxDenseQubits: 2), FusionLimits(maxDenseQubits: 3)] {
+        for limits in [nil, FusionLimits(maxDenseQubits: 2), FusionLimits(maxDenseQubits: 3), FusionLimits(maxDenseQubits: 5)] {
             for (ranks, threads) in [(1, 1), (1, 2), (2, 2), (4, 1)] {
                 var states: [[Double]] = []
                 for window in [64, 1, 2, 3, 4] {   // 64: no blocking
