@@ -90,7 +90,7 @@ final class DistributedState<T: AmplitudeScalar> {
             }
             return
         }
-        let outside = (0..<localQubitCount).filter { !window.contains($0) }
+        let outside = qubitsOutside(window)
         let c = zip(window, 0...).prefix { $0 == $1 }.count
         let runOffsets = (0..<(1 << (w - c))).map { depositingBits($0, at: window[c...]) }
         windows.forEach(count) { range in
@@ -122,9 +122,13 @@ final class DistributedState<T: AmplitudeScalar> {
     /// How a window (`forEachWindow`) names qubits: label[q] for each of the n qubits.
     func windowLabels(_ window: [Int]) -> [Int] {
         var label = Array(0..<qubitCount)
-        let outside = (0..<localQubitCount).filter { !window.contains($0) }
-        for (k, q) in (window + outside).enumerated() { label[q] = k }
+        for (k, q) in (window + qubitsOutside(window)).enumerated() { label[q] = k }
         return label
+    }
+
+    /// The local qubits a window does not hold, ascending: fixed per window.
+    private func qubitsOutside(_ window: [Int]) -> [Int] {
+        (0..<localQubitCount).filter { !window.contains($0) }
     }
 
     /// Bytes one rank needs for `qubits` qubits over `ranks` ranks (state plus exchange buffers).

@@ -16,9 +16,7 @@ func swappingParts<T: AmplitudeScalar>(_ x: SIMD4<T>) -> SIMD4<T> { SIMD4(x[1], 
 
 /// Offset of entry j of a group: bit k of j set → bit `qubits[k]` set.
 func groupOffsets(_ qubits: [Int]) -> [Int] {
-    (0..<(1 << qubits.count)).map { j in
-        qubits.enumerated().reduce(0) { j & (1 << $1.offset) != 0 ? $0 | 1 << $1.element : $0 }
-    }
+    (0..<(1 << qubits.count)).map { depositingBits($0, at: qubits[...]) }
 }
 
 /// A fused operation converted once for the kernels (precision, SIMD layout, offsets) and then
@@ -102,7 +100,9 @@ struct PermutationKernel<T: AmplitudeScalar> {
     let factors: [SIMD2<T>]
     let unitFactors: Bool
     let across: Bool
-    /// re(f) broadcast and im(f) with (−, +, −, +) signs per row (across only).
+    /// Across only: offsets in SIMD4 units, and re(f) broadcast and im(f) with (−, +, −, +)
+    /// signs per row.
+    let vectorOffsets: [Int]
     let vectorFactors: [SIMD4<T>]
 
     init(qubits: [Int], sources: [Int], factors: [Amplitude]) {
@@ -112,6 +112,7 @@ struct PermutationKernel<T: AmplitudeScalar> {
         self.factors = factors.map { SIMD2(T($0.real), T($0.imaginary)) }
         unitFactors = factors.allSatisfy { $0 == .one }
         across = !qubits.contains(0)
+        vectorOffsets = offsets.map { $0 >> 1 }
         vectorFactors = self.factors.flatMap { [SIMD4(repeating: $0.x), SIMD4(-$0.y, $0.y, -$0.y, $0.y)] }
     }
 }
@@ -206,9 +207,8 @@ extension DistributedState {
     private func applyAcross(_ k: PermutationKernel<T>) {
         let w = UnsafeMutableRawPointer(amplitudes).assumingMemoryBound(to: SIMD4<T>.self)
         let dimension = k.sources.count
-        let vectorOffsets = k.offsets.map { $0 >> 1 }
         k.positions.withUnsafeBufferPointer { qs in
-            vectorOffsets.withUnsafeBufferPointer { offs in
+            k.vectorOffsets.withUnsafeBufferPointer { offs in
                 k.sources.withUnsafeBufferPointer { column in
                     k.vectorFactors.withUnsafeBufferPointer { f in
                         team.forEach(localCount >> (qs.count + 1)) { range in
