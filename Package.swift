@@ -3,15 +3,24 @@ import Foundation
 import PackageDescription
 
 // Gate kernels are SIMD code: on x86-64 they are compiled for AVX2 + FMA (Haswell, 2013, and
-// every later x86 HPC node), which roughly doubles a gate pass. QFORGE_TARGET_CPU=x86-64 builds
-// for any x86-64 machine; another CPU name (e.g. znver3, skylake-avx512) tunes for it.
+// every later x86 HPC node), which roughly doubles a gate pass, or for AVX-512 (Zen 4 or Ice Lake
+// server) when the building machine has it, where the fused kernels use 512-bit vectors (QFORGE_AVX512).
+// QFORGE_TARGET_CPU=x86-64 builds for any x86-64 machine; another CPU name (e.g. haswell to run
+// on older nodes than the one building, znver4, skylake-avx512) tunes for it.
 // LLVM's function merging folds the per-size kernel specialisations (2, 4, 8, 16 amplitudes
 // per block) into one that reads the size at run time, which stops the loops unrolling and
 // halves the fused-gate kernels' speed: keep them apart.
 let noKernelMerging: SwiftSetting = .unsafeFlags(["-Xfrontend", "-disable-llvm-merge-functions-pass"])
 #if arch(x86_64)
-let kernelCPU = ProcessInfo.processInfo.environment["QFORGE_TARGET_CPU"] ?? "haswell"
+let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+let hostFlags = Set(cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ").map(String.init) ?? [])
+let hostHasAVX512 = ["avx512f", "avx512vl", "avx512bw", "avx512dq"].allSatisfy(hostFlags.contains)
+let kernelCPU = ProcessInfo.processInfo.environment["QFORGE_TARGET_CPU"]
+    ?? (hostHasAVX512 ? (cpuinfo.contains("AuthenticAMD") ? "znver4" : "icelake-server") : "haswell")
+let avx512CPUs = ["skylake-avx512", "cascadelake", "cooperlake", "icelake-server", "sapphirerapids",
+                  "emeraldrapids", "graniterapids", "znver4", "znver5"]
 let kernelSettings: [SwiftSetting] = [.unsafeFlags(["-target-cpu", kernelCPU]), noKernelMerging]
+    + (avx512CPUs.contains(kernelCPU) ? [.define("QFORGE_AVX512")] : [])
 #else
 let kernelSettings: [SwiftSetting] = [noKernelMerging]
 #endif
@@ -36,13 +45,14 @@ let package = Package(
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .target(name: "ForgeCore"),
+        .target(name: "CPrefetch"),
         // In-process ranks for tests (as swift-nio's embedded channels); not in the product.
         .target(name: "ForgeTesting", dependencies: ["ForgeCore"]),
         .target(name: "Circuits", dependencies: [
             "ForgeCore", .product(name: "Numerics", package: "swift-numerics"),
         ]),
         .target(name: "Statevector", dependencies: [
-            "ForgeCore", "Circuits", .product(name: "Numerics", package: "swift-numerics"),
+            "ForgeCore", "Circuits", "CPrefetch", .product(name: "Numerics", package: "swift-numerics"),
         ], swiftSettings: kernelSettings),
         .target(name: "Dynamics", dependencies: ["ForgeCore"], swiftSettings: kernelSettings),
         .target(name: "Chemistry", dependencies: [

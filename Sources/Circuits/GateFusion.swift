@@ -11,8 +11,9 @@ public enum FusedOperation: Sendable {
     /// A permutation with phases on local qubits (ascending): in each group of 2^m amplitudes,
     /// entry r becomes `factors[r]` × entry `sources[r]` (runs of X, CX, CCX, SWAP, phases).
     case permutation(qubits: [Int], sources: [Int], factors: [Amplitude])
-    /// An instruction run as it is (a lone gate, measurement, reset, conditional, or a
-    /// non-diagonal gate touching a rank-index qubit).
+    /// An instruction run as it is (measurement, reset, conditional, or a non-diagonal gate
+    /// touching a rank-index qubit). A lone gate on local qubits is a block of its own: the
+    /// fused kernels (wide vectors, cache windows) beat the per-gate ones.
     case instruction(Instruction)
 }
 
@@ -127,7 +128,6 @@ public struct GateFusion: Sendable {
     }
 
     private func emit(_ block: Block) -> FusedOperation {
-        if block.gates.count == 1 { return .instruction(block.gates[0]) }
         let qubits = block.qubits.sorted()
         let position = Dictionary(uniqueKeysWithValues: qubits.enumerated().map { ($1, $0) })
         let dimension = 1 << qubits.count

@@ -1,12 +1,37 @@
+import CPrefetch
 import Circuits
+#if canImport(Glibc)
+import Glibc
+#endif
 import ComplexModule
 import RealModule
 import ForgeCore
 
 /// Float or Double: the scalar of a complex amplitude.
-public protocol AmplitudeScalar: BinaryFloatingPoint & SIMDScalar & Sendable & Codable {}
-extension Double: AmplitudeScalar {}
-extension Float: AmplitudeScalar {}
+public protocol AmplitudeScalar: BinaryFloatingPoint & SIMDScalar & Sendable & Codable {
+    /// The widest vector of amplitudes the fused kernels use: 512 bits where the build targets
+    /// AVX-512 (Package.swift defines QFORGE_AVX512), else 256.
+    associatedtype WideVector: AmplitudeVector where WideVector.Scalar == Self
+}
+#if QFORGE_AVX512
+extension Double: AmplitudeScalar { public typealias WideVector = SIMD8<Double> }
+extension Float: AmplitudeScalar { public typealias WideVector = SIMD16<Float> }
+#else
+extension Double: AmplitudeScalar { public typealias WideVector = SIMD4<Double> }
+extension Float: AmplitudeScalar { public typealias WideVector = SIMD8<Float> }
+#endif
+
+/// Amplitude storage aligned to a cache line, so no vector load of the kernels straddles two.
+/// Large states go on 2 MiB pages where the kernel allows (transparent huge pages on request):
+/// a cache window gathers runs from thousands of 4 KiB pages, each one a TLB miss otherwise.
+func allocateAmplitudes<T>(_ count: Int) -> UnsafeMutablePointer<SIMD2<T>> {
+    let bytes = count * MemoryLayout<SIMD2<T>>.stride, hugePage = 1 << 21
+    let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: bytes >= hugePage ? hugePage : 64)
+    #if os(Linux)
+    if bytes >= hugePage { _ = madvise(raw, bytes, MADV_HUGEPAGE) }   // advice only: failure is harmless
+    #endif
+    return raw.bindMemory(to: SIMD2<T>.self, capacity: count)
+}
 
 /// 2^n amplitudes sharded over 2^k ranks: rank r holds global indices r·2^L ..< (r+1)·2^L with
 /// L = n − k. Qubits 0..<L are *local* (a bit of the local index); qubits L..<n are *rank-index*
@@ -39,9 +64,9 @@ final class DistributedState<T: AmplitudeScalar> {
         localCount = 1 << localQubitCount
         self.comm = comm
         chunkCount = min(localCount, Self.maxChunkAmplitudes)
-        amplitudes = .allocate(capacity: localCount)
-        exchangeBuffer = .allocate(capacity: chunkCount)
-        sendBuffer = .allocate(capacity: chunkCount)
+        amplitudes = allocateAmplitudes(localCount)
+        exchangeBuffer = allocateAmplitudes(chunkCount)
+        sendBuffer = allocateAmplitudes(chunkCount)
         globalOffset = UInt64(comm.rank) << UInt64(localQubitCount)
         ownsStorage = true
         setZeroState()
@@ -65,9 +90,9 @@ final class DistributedState<T: AmplitudeScalar> {
 
     deinit {
         guard ownsStorage else { return }
-        amplitudes.deallocate()
-        exchangeBuffer.deallocate()
-        sendBuffer.deallocate()
+        UnsafeMutableRawPointer(amplitudes).deallocate()
+        UnsafeMutableRawPointer(exchangeBuffer).deallocate()
+        UnsafeMutableRawPointer(sendBuffer).deallocate()
     }
 
     /// Cache blocking: runs `body` on each window of 2^W amplitudes that agree on every local
@@ -94,8 +119,8 @@ final class DistributedState<T: AmplitudeScalar> {
         let c = zip(window, 0...).prefix { $0 == $1 }.count
         let runOffsets = (0..<(1 << (w - c))).map { depositingBits($0, at: window[c...]) }
         windows.forEach(count) { range in
-            let buffer = UnsafeMutablePointer<SIMD2<T>>.allocate(capacity: 1 << w)
-            defer { buffer.deallocate() }
+            let buffer: UnsafeMutablePointer<SIMD2<T>> = allocateAmplitudes(1 << w)
+            defer { UnsafeMutableRawPointer(buffer).deallocate() }
             // Runs are short (8 amplitudes and up in a planned stage): inline loops, not a memcpy
             // call per run; two-amplitude vectors unless a run is a single amplitude.
             let width = c > 0 ? 2 : 1, run = (1 << c) / width
@@ -110,9 +135,16 @@ final class DistributedState<T: AmplitudeScalar> {
                 copyRuns(UnsafeMutableRawPointer(buffer).assumingMemoryBound(to: SIMD4<T>.self),
                          UnsafeMutableRawPointer(base).assumingMemoryBound(to: SIMD4<T>.self), gather: gather)
             }
+            let lineAmplitudes = 64 / MemoryLayout<SIMD2<T>>.stride, runAmplitudes = 1 << c
             for x in range {
                 let base = amplitudes + depositingBits(x, at: outside[...])
                 copyRuns(base, gather: true)
+                if x + 1 < range.upperBound {
+                    let next = amplitudes + depositingBits(x + 1, at: outside[...])
+                    for offset in runOffsets {
+                        for line in stride(from: 0, to: runAmplitudes, by: lineAmplitudes) { qforge_prefetch_for_write(next + offset + line) }
+                    }
+                }
                 body(DistributedState(window: self, qubits: w, storage: buffer, globalOffset: windowOffset(x)))
                 copyRuns(base, gather: false)
             }

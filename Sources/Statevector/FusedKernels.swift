@@ -14,6 +14,49 @@ func insertingZeroBits(_ group: Int, at qubits: UnsafeBufferPointer<Int>) -> Int
 @inline(__always)
 func swappingParts<T: AmplitudeScalar>(_ x: SIMD4<T>) -> SIMD4<T> { SIMD4(x[1], x[0], x[3], x[2]) }
 
+/// A vector of 2, 4 or 8 complex amplitudes as interleaved (re, im) lanes: amplitudes whose
+/// indices differ in their lowest `laneShift` bits (qubits 0 ..< laneShift).
+public protocol AmplitudeVector: SIMD where Scalar: AmplitudeScalar {
+    /// i·z of every complex lane, (−im, re): a shuffle and a sign flip, both exact, so
+    /// re(c)·z + im(c)·(i·z) gives the same bits as the sign-patterned coefficients elsewhere.
+    var timesI: Self { get }
+}
+
+extension AmplitudeVector {
+    /// log2 of the complex lanes.
+    @inline(__always) static var laneShift: Int { (scalarCount / 2).trailingZeroBitCount }
+
+    /// Complex lane ℓ takes lane (ℓ with its `mask` bits replaced by `value`): the same entry
+    /// of a block for every group in the vector. With literal arguments the loop folds into
+    /// one shuffle.
+    @inline(__always) func broadcastingLanes(mask: Int, value: Int) -> Self {
+        var result = Self()
+        for lane in 0..<(Self.scalarCount / 2) {
+            let source = (lane & ~mask) | value
+            result[2 &* lane] = self[2 &* source]
+            result[2 &* lane &+ 1] = self[2 &* source &+ 1]
+        }
+        return result
+    }
+}
+
+extension SIMD4: AmplitudeVector where Scalar: AmplitudeScalar {
+    @inline(__always) public var timesI: Self { SIMD4(-self[1], self[0], -self[3], self[2]) }
+}
+
+extension SIMD8: AmplitudeVector where Scalar: AmplitudeScalar {
+    @inline(__always) public var timesI: Self {
+        SIMD8(-self[1], self[0], -self[3], self[2], -self[5], self[4], -self[7], self[6])
+    }
+}
+
+extension SIMD16: AmplitudeVector where Scalar: AmplitudeScalar {
+    @inline(__always) public var timesI: Self {
+        SIMD16(-self[1], self[0], -self[3], self[2], -self[5], self[4], -self[7], self[6],
+               -self[9], self[8], -self[11], self[10], -self[13], self[12], -self[15], self[14])
+    }
+}
+
 /// Offset of entry j of a group: bit k of j set → bit `qubits[k]` set.
 func groupOffsets(_ qubits: [Int]) -> [Int] {
     (0..<(1 << qubits.count)).map { depositingBits($0, at: qubits[...]) }
@@ -46,53 +89,72 @@ enum PreparedOperation<T: AmplitudeScalar> {
     }
 }
 
-/// A dense 2^m × 2^m matrix on local qubits (ascending), as SIMD4 coefficients: two complex
-/// numbers per vector, every complex product two FMAs. When qubit 0 is outside the block a
-/// vector holds the same entry of two neighbouring groups (`across`); when it is inside, a
-/// vector holds entries 2c and 2c+1 of one group (`within`). Both sum each output over the
-/// columns in the same order with the same FMAs, so the result does not depend on the layout.
+/// A dense 2^m × 2^m matrix on local qubits (ascending), for kernels on `T.WideVector`s of
+/// 2^s complex lanes (qubits 0 ..< s). Block qubits ≥ s pick vectors (`highQubits`); block
+/// qubits < s (`lowMask`) pick lanes inside one. With lowMask 0 (`across`) a vector holds the
+/// same entry of 2^s neighbouring groups and coefficients are broadcast scalars; otherwise each
+/// column's entry is broadcast within each group by a shuffle and multiplied by lane-wise
+/// coefficients. Every kernel sums each output over the columns in ascending order with the
+/// same two FMAs per column (re·z, then im·(i·z)), so the result does not depend on the layout,
+/// the vector width or the cache window.
 struct DenseKernel<T: AmplitudeScalar> {
     let dimension: Int
     let qubits: [Int]
-    let within: Bool
-    /// Offsets in SIMD4 units: of each column (across) or column pair (within).
-    let vectorOffsets: [Int]
-    /// across: column-major re(M) broadcast and im(M) with the (−, +, −, +) signs that turn
-    /// (im, re) into i·z. within: for row pair r and column pair c, four vectors that multiply
-    /// (v₂c, v₂c), its swap, (v₂c₊₁, v₂c₊₁) and its swap.
-    let coefficients: [SIMD4<T>]
+    let lowMask: Int
+    let highQubits: [Int]
+    /// Offsets of the high columns in vector units.
+    let highOffsets: [Int]
+    /// Column-major (re, im) scalars: entry (r, c) at 2·(c·d + r).
+    let entries: [T]
+    /// lowMask ≠ 0: for column j and high row R, the (re, im) vectors whose lane ℓ holds entry
+    /// (R·2^h + ℓ's lowMask bits, j), at 2·(j·2^(m−h) + R).
+    let laneCoefficients: [T.WideVector]
 
     init(qubits: [Int], matrix: [Amplitude]) {
         precondition(qubits == qubits.sorted(), "dense block qubits must be ascending")
-        let d = 1 << qubits.count
+        let d = 1 << qubits.count, s = T.WideVector.laneShift
         (dimension, self.qubits) = (d, qubits)
-        within = qubits[0] == 0
-        let offsets = groupOffsets(qubits)
-        func entry(_ r: Int, _ c: Int) -> (T, T) { (T(matrix[r * d + c].real), T(matrix[r * d + c].imaginary)) }
-        var coefficients: [SIMD4<T>] = []
-        if within {
-            vectorOffsets = stride(from: 0, to: d, by: 2).map { offsets[$0] >> 1 }
-            for r in 0..<(d / 2) {
-                for c in 0..<(d / 2) {
-                    for column in [2 * c, 2 * c + 1] {
-                        let (tr, ti) = entry(2 * r, column), (br, bi) = entry(2 * r + 1, column)
-                        coefficients += [SIMD4(tr, tr, br, br), SIMD4(-ti, ti, -bi, bi)]
+        lowMask = qubits.filter { $0 < s }.reduce(0) { $0 | 1 << $1 }
+        highQubits = qubits.filter { $0 >= s }
+        highOffsets = groupOffsets(highQubits).map { $0 >> s }
+        entries = (0..<(d * d)).flatMap { k -> [T] in
+            let z = matrix[(k % d) * d + k / d]
+            return [T(z.real), T(z.imaginary)]
+        }
+        let h = lowMask.nonzeroBitCount, rows = d >> h, lanes = 1 << s
+        var vectors: [T.WideVector] = []
+        if lowMask != 0 {
+            for j in 0..<d {
+                for high in 0..<rows {
+                    var re = T.WideVector(), im = T.WideVector()
+                    for lane in 0..<lanes {
+                        let row = high << h | compressingBits(lane, mask: lowMask)
+                        let z = matrix[row * d + j]
+                        (re[2 * lane], re[2 * lane + 1]) = (T(z.real), T(z.real))
+                        (im[2 * lane], im[2 * lane + 1]) = (T(z.imaginary), T(z.imaginary))
                     }
+                    vectors += [re, im]
                 }
             }
-        } else {
-            vectorOffsets = offsets.map { $0 >> 1 }
-            for c in 0..<d {
-                for r in 0..<d { let (zr, zi) = entry(r, c); coefficients += [SIMD4(repeating: zr), SIMD4(-zi, zi, -zi, zi)] }
-            }
         }
-        self.coefficients = coefficients
+        laneCoefficients = vectors
     }
 }
 
+/// The bits of `value` at `mask`'s set positions, packed from bit 0 up.
+func compressingBits(_ value: Int, mask: Int) -> Int {
+    var (result, k, m) = (0, 0, mask)
+    while m != 0 {
+        let bit = m & -m
+        if value & bit != 0 { result |= 1 << k }
+        (k, m) = (k + 1, m & (m - 1))
+    }
+    return result
+}
+
 /// In each group, entry r becomes factors[r] × entry sources[r] (runs of X, CX, CCX, SWAP with
-/// phases); the multiplication is skipped when every factor is 1. With qubit 0 outside the
-/// block, entries move as SIMD4 pairs of neighbouring groups.
+/// phases); the multiplication is skipped when every factor is 1. With qubits 0 ..< s outside
+/// the block (s as for `T.WideVector`), entries move as whole vectors of 2^s neighbouring groups.
 struct PermutationKernel<T: AmplitudeScalar> {
     let offsets: [Int]
     let positions: [Int]
@@ -100,20 +162,18 @@ struct PermutationKernel<T: AmplitudeScalar> {
     let factors: [SIMD2<T>]
     let unitFactors: Bool
     let across: Bool
-    /// Across only: offsets in SIMD4 units, and re(f) broadcast and im(f) with (−, +, −, +)
-    /// signs per row.
+    /// Across only: offsets in vector units.
     let vectorOffsets: [Int]
-    let vectorFactors: [SIMD4<T>]
 
     init(qubits: [Int], sources: [Int], factors: [Amplitude]) {
+        let s = T.WideVector.laneShift
         offsets = groupOffsets(qubits)
         positions = qubits.sorted()
         self.sources = sources
         self.factors = factors.map { SIMD2(T($0.real), T($0.imaginary)) }
         unitFactors = factors.allSatisfy { $0 == .one }
-        across = !qubits.contains(0)
-        vectorOffsets = offsets.map { $0 >> 1 }
-        vectorFactors = self.factors.flatMap { [SIMD4(repeating: $0.x), SIMD4(-$0.y, $0.y, -$0.y, $0.y)] }
+        across = qubits.allSatisfy { $0 >= s }
+        vectorOffsets = offsets.map { $0 >> s }
     }
 }
 
@@ -152,24 +212,50 @@ extension DistributedState {
     }
 
     private func apply(_ k: DenseKernel<T>) {
-        let w = UnsafeMutableRawPointer(amplitudes).assumingMemoryBound(to: SIMD4<T>.self)
-        let items = localCount >> (k.qubits.count + (k.within ? 0 : 1))
+        typealias V = T.WideVector
+        // A state (or window) narrower than one vector: amplitude by amplitude.
+        guard localQubitCount >= V.laneShift else { return applyByAmplitude(k) }
+        let w = UnsafeMutableRawPointer(amplitudes).assumingMemoryBound(to: V.self)
+        let items = localCount >> (k.highQubits.count + V.laneShift)
+        k.highQubits.withUnsafeBufferPointer { qs in
+            k.highOffsets.withUnsafeBufferPointer { o in
+                k.entries.withUnsafeBufferPointer { e in
+                    k.laneCoefficients.withUnsafeBufferPointer { c in
+                        let (offs, e, c, d, mask) = (o.baseAddress!, e.baseAddress!, c.baseAddress, k.dimension, k.lowMask)
+                        team.forEach(items) { range in
+                            if mask == 0 {
+                                Kernels.denseAcross(w, range, dimension: d, qs, offs, e)
+                            } else {
+                                Kernels.denseMixed(w, range, dimension: d, lowMask: mask, qs, offs, c!)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Dense block on a state of fewer amplitudes than a vector holds (tiny states and windows):
+    /// the same FMAs in the same order as the vector kernels, one amplitude at a time.
+    private func applyByAmplitude(_ k: DenseKernel<T>) {
+        let a = amplitudes, d = k.dimension
+        let offsets = groupOffsets(k.qubits)
         k.qubits.withUnsafeBufferPointer { qs in
-            k.vectorOffsets.withUnsafeBufferPointer { o in
-                k.coefficients.withUnsafeBufferPointer { m in
-                    let (offs, m) = (o.baseAddress!, m.baseAddress!)
-                    // A literal size in each closure: the kernel's loops unroll for it.
-                    switch (k.within, k.dimension) {
-                    case (false, 2): team.forEach(items) { Kernels.denseAcross(w, $0, dimension: 2, qs, offs, m) }
-                    case (false, 4): team.forEach(items) { Kernels.denseAcross(w, $0, dimension: 4, qs, offs, m) }
-                    case (false, 8): team.forEach(items) { Kernels.denseAcross(w, $0, dimension: 8, qs, offs, m) }
-                    case (false, 16): team.forEach(items) { Kernels.denseAcross(w, $0, dimension: 16, qs, offs, m) }
-                    case (false, _): team.forEach(items) { Kernels.denseAcross(w, $0, dimension: k.dimension, qs, offs, m) }
-                    case (true, 2): team.forEach(items) { Kernels.denseWithin(w, $0, dimension: 2, qs, offs, m) }
-                    case (true, 4): team.forEach(items) { Kernels.denseWithin(w, $0, dimension: 4, qs, offs, m) }
-                    case (true, 8): team.forEach(items) { Kernels.denseWithin(w, $0, dimension: 8, qs, offs, m) }
-                    case (true, 16): team.forEach(items) { Kernels.denseWithin(w, $0, dimension: 16, qs, offs, m) }
-                    case (true, _): team.forEach(items) { Kernels.denseWithin(w, $0, dimension: k.dimension, qs, offs, m) }
+            k.entries.withUnsafeBufferPointer { m in
+                withUnsafeTemporaryAllocation(of: SIMD2<T>.self, capacity: 2 * d) { v in
+                    for group in 0..<(localCount >> qs.count) {
+                        let base = insertingZeroBits(group, at: qs)
+                        for c in 0..<d { v[c] = a[base + offsets[c]] }
+                        for r in 0..<d {
+                            var acc = SIMD2<T>.zero
+                            for c in 0..<d {
+                                let x = v[c], xi = SIMD2(-x.y, x.x)
+                                acc.addProduct(SIMD2(repeating: m[2 * (c * d + r)]), x)
+                                acc.addProduct(SIMD2(repeating: m[2 * (c * d + r) + 1]), xi)
+                            }
+                            v[d + r] = acc
+                        }
+                        for r in 0..<d { a[base + offsets[r]] = v[d + r] }
                     }
                 }
             }
@@ -202,26 +288,27 @@ extension DistributedState {
         }
     }
 
-    /// Two neighbouring groups at a time; f·x as re(f)·x + im(f)·swap(x), unfused, which is
-    /// `Kernels.mul` lane by lane.
+    /// 2^s neighbouring groups at a time, as whole vectors; f·x as re(f)·x + im(f)·(i·x),
+    /// unfused, which is `Kernels.mul` lane by lane.
     private func applyAcross(_ k: PermutationKernel<T>) {
-        let w = UnsafeMutableRawPointer(amplitudes).assumingMemoryBound(to: SIMD4<T>.self)
+        typealias V = T.WideVector
+        let w = UnsafeMutableRawPointer(amplitudes).assumingMemoryBound(to: V.self)
         let dimension = k.sources.count
         k.positions.withUnsafeBufferPointer { qs in
             k.vectorOffsets.withUnsafeBufferPointer { offs in
                 k.sources.withUnsafeBufferPointer { column in
-                    k.vectorFactors.withUnsafeBufferPointer { f in
-                        team.forEach(localCount >> (qs.count + 1)) { range in
-                            withUnsafeTemporaryAllocation(of: SIMD4<T>.self, capacity: dimension) { v in
-                                for pair in range {
-                                    let base = insertingZeroBits(pair &<< 1, at: qs) &>> 1
+                    k.factors.withUnsafeBufferPointer { f in
+                        team.forEach(localCount >> (qs.count + V.laneShift)) { range in
+                            withUnsafeTemporaryAllocation(of: V.self, capacity: dimension) { v in
+                                for item in range {
+                                    let base = insertingZeroBits(item &<< V.laneShift, at: qs) &>> V.laneShift
                                     for c in 0..<dimension { v[c] = w[base &+ offs[c]] }
                                     if k.unitFactors {
                                         for r in 0..<dimension where column[r] != r { w[base &+ offs[r]] = v[column[r]] }
                                     } else {
                                         for r in 0..<dimension {
                                             let x = v[column[r]]
-                                            w[base &+ offs[r]] = f[2 &* r] * x + f[2 &* r &+ 1] * swappingParts(x)
+                                            w[base &+ offs[r]] = V(repeating: f[r].x) * x + V(repeating: f[r].y) * x.timesI
                                         }
                                     }
                                 }
@@ -263,36 +350,79 @@ extension DistributedState {
 }
 
 extension Kernels {
-    /// Qubit 0 outside the block: vector = the same entry of groups 2p and 2p+1. Two such pairs
-    /// at a time and four rows per pass: each coefficient loaded once feeds four FMAs, and eight
-    /// accumulators stay in registers. `d` is a literal at each call site, so the loops unroll
-    /// and the row tests fold. (An odd last pair is computed twice, harmlessly.)
+    /// Dense dispatch for one range of items: the block size and lane mask become literals
+    /// here, once per range, so each kernel's loops unroll and its shuffles fold.
     @inline(__always)
-    static func denseAcross<T: AmplitudeScalar>(_ w: UnsafeMutablePointer<SIMD4<T>>, _ pairs: Range<Int>, dimension d: Int,
+    static func denseAcross<V: AmplitudeVector>(_ w: UnsafeMutablePointer<V>, _ items: Range<Int>, dimension d: Int,
                                                 _ qubits: UnsafeBufferPointer<Int>, _ offsets: UnsafePointer<Int>,
-                                                _ m: UnsafePointer<SIMD4<T>>) {
-        withUnsafeTemporaryAllocation(of: SIMD4<T>.self, capacity: 2 * d) { out in
-            var pair = pairs.lowerBound
-            while pair < pairs.upperBound {
-                let base0 = insertingZeroBits(pair &<< 1, at: qubits) &>> 1
-                let base1 = pair &+ 1 < pairs.upperBound ? insertingZeroBits((pair &+ 1) &<< 1, at: qubits) &>> 1 : base0
+                                                _ m: UnsafePointer<V.Scalar>) {
+        switch d {
+        case 2: denseAcrossKernel(w, items, dimension: 2, qubits, offsets, m)
+        case 4: denseAcrossKernel(w, items, dimension: 4, qubits, offsets, m)
+        case 8: denseAcrossKernel(w, items, dimension: 8, qubits, offsets, m)
+        case 16: denseAcrossKernel(w, items, dimension: 16, qubits, offsets, m)
+        default: denseAcrossKernel(w, items, dimension: d, qubits, offsets, m)
+        }
+    }
+
+    @inline(__always)
+    static func denseMixed<V: AmplitudeVector>(_ w: UnsafeMutablePointer<V>, _ items: Range<Int>, dimension d: Int, lowMask: Int,
+                                               _ qubits: UnsafeBufferPointer<Int>, _ offsets: UnsafePointer<Int>,
+                                               _ m: UnsafePointer<V>) {
+        switch lowMask {
+        case 1: denseMixedSized(w, items, dimension: d, LaneMask1.self, qubits, offsets, m)
+        case 2: denseMixedSized(w, items, dimension: d, LaneMask2.self, qubits, offsets, m)
+        case 3: denseMixedSized(w, items, dimension: d, LaneMask3.self, qubits, offsets, m)
+        case 4: denseMixedSized(w, items, dimension: d, LaneMask4.self, qubits, offsets, m)
+        case 5: denseMixedSized(w, items, dimension: d, LaneMask5.self, qubits, offsets, m)
+        case 6: denseMixedSized(w, items, dimension: d, LaneMask6.self, qubits, offsets, m)
+        default: denseMixedSized(w, items, dimension: d, LaneMask7.self, qubits, offsets, m)
+        }
+    }
+
+    /// The mask is a type so each specialisation sees it as a constant and its shuffles fold.
+    static func denseMixedSized<V: AmplitudeVector, M: LaneMask>(_ w: UnsafeMutablePointer<V>, _ items: Range<Int>, dimension d: Int, _: M.Type,
+                                                                 _ qubits: UnsafeBufferPointer<Int>, _ offsets: UnsafePointer<Int>,
+                                                                 _ m: UnsafePointer<V>) {
+        switch d {
+        case 2: denseMixedKernel(w, items, dimension: 2, lowMask: M.bits, qubits, offsets, m)
+        case 4: denseMixedKernel(w, items, dimension: 4, lowMask: M.bits, qubits, offsets, m)
+        case 8: denseMixedKernel(w, items, dimension: 8, lowMask: M.bits, qubits, offsets, m)
+        default: denseMixedKernel(w, items, dimension: d, lowMask: M.bits, qubits, offsets, m)
+        }
+    }
+
+    /// lowMask 0: vector = the same entry of 2^s neighbouring groups (item p: groups p·2^s …).
+    /// Two items at a time and four rows per pass: each coefficient loaded once feeds four
+    /// FMAs, and eight accumulators stay in registers. (An odd last item is computed twice,
+    /// harmlessly.)
+    @inline(__always)
+    static func denseAcrossKernel<V: AmplitudeVector>(_ w: UnsafeMutablePointer<V>, _ items: Range<Int>, dimension d: Int,
+                                                      _ qubits: UnsafeBufferPointer<Int>, _ offsets: UnsafePointer<Int>,
+                                                      _ m: UnsafePointer<V.Scalar>) {
+        let s = V.laneShift
+        withUnsafeTemporaryAllocation(of: V.self, capacity: 2 * d) { out in
+            var item = items.lowerBound
+            while item < items.upperBound {
+                let base0 = insertingZeroBits(item &<< s, at: qubits) &>> s
+                let base1 = item &+ 1 < items.upperBound ? insertingZeroBits((item &+ 1) &<< s, at: qubits) &>> s : base0
                 var rowStart = 0
                 repeat {
-                    var a0 = SIMD4<T>.zero, a1 = SIMD4<T>.zero, a2 = SIMD4<T>.zero, a3 = SIMD4<T>.zero
-                    var b0 = SIMD4<T>.zero, b1 = SIMD4<T>.zero, b2 = SIMD4<T>.zero, b3 = SIMD4<T>.zero
+                    var a0 = V.zero, a1 = V.zero, a2 = V.zero, a3 = V.zero
+                    var b0 = V.zero, b1 = V.zero, b2 = V.zero, b3 = V.zero
                     for c in 0..<d {
                         let x = w[base0 &+ offsets[c]], y = w[base1 &+ offsets[c]]
-                        let xs = swappingParts(x), ys = swappingParts(y)
+                        let xi = x.timesI, yi = y.timesI
                         let k = m + 2 &* (c &* d &+ rowStart)
-                        var (re, im) = (k[0], k[1])
-                        a0.addProduct(re, x); a0.addProduct(im, xs); b0.addProduct(re, y); b0.addProduct(im, ys)
-                        (re, im) = (k[2], k[3])
-                        a1.addProduct(re, x); a1.addProduct(im, xs); b1.addProduct(re, y); b1.addProduct(im, ys)
+                        var (re, im) = (V(repeating: k[0]), V(repeating: k[1]))
+                        a0.addProduct(re, x); a0.addProduct(im, xi); b0.addProduct(re, y); b0.addProduct(im, yi)
+                        (re, im) = (V(repeating: k[2]), V(repeating: k[3]))
+                        a1.addProduct(re, x); a1.addProduct(im, xi); b1.addProduct(re, y); b1.addProduct(im, yi)
                         if d >= 4 {
-                            (re, im) = (k[4], k[5])
-                            a2.addProduct(re, x); a2.addProduct(im, xs); b2.addProduct(re, y); b2.addProduct(im, ys)
-                            (re, im) = (k[6], k[7])
-                            a3.addProduct(re, x); a3.addProduct(im, xs); b3.addProduct(re, y); b3.addProduct(im, ys)
+                            (re, im) = (V(repeating: k[4]), V(repeating: k[5]))
+                            a2.addProduct(re, x); a2.addProduct(im, xi); b2.addProduct(re, y); b2.addProduct(im, yi)
+                            (re, im) = (V(repeating: k[6]), V(repeating: k[7]))
+                            a3.addProduct(re, x); a3.addProduct(im, xi); b3.addProduct(re, y); b3.addProduct(im, yi)
                         }
                     }
                     let o = out.baseAddress! + rowStart, p = out.baseAddress! + (d &+ rowStart)
@@ -304,48 +434,88 @@ extension Kernels {
                     w[base0 &+ offsets[r]] = out[r]
                     w[base1 &+ offsets[r]] = out[d &+ r]
                 }
-                pair &+= 2
+                item &+= 2
             }
         }
     }
 
-    /// Qubit 0 inside the block: vector = entries (2c, 2c+1) of one group; output pair r sums,
-    /// column by column, (M[2r][j], M[2r+1][j])·v_j over j = 2c, 2c+1.
+    /// lowMask ≠ 0 (h block qubits inside a vector): for each high column C and low column
+    /// value, the loaded vector is shuffled so each group's lanes all hold that column's entry,
+    /// then multiplied by lane-wise coefficients of rows (R, ℓ's low bits). Columns go in
+    /// ascending order j = C·2^h + low, as in `denseAcrossKernel`. Two items, four high rows
+    /// per pass.
     @inline(__always)
-    static func denseWithin<T: AmplitudeScalar>(_ w: UnsafeMutablePointer<SIMD4<T>>, _ groups: Range<Int>, dimension d: Int,
-                                                _ qubits: UnsafeBufferPointer<Int>, _ offsets: UnsafePointer<Int>,
-                                                _ m: UnsafePointer<SIMD4<T>>) {
-        let half = d / 2
-        withUnsafeTemporaryAllocation(of: SIMD4<T>.self, capacity: half) { out in
-            for group in groups {
-                let base = insertingZeroBits(group, at: qubits) &>> 1
+    static func denseMixedKernel<V: AmplitudeVector>(_ w: UnsafeMutablePointer<V>, _ items: Range<Int>, dimension d: Int, lowMask: Int,
+                                                     _ qubits: UnsafeBufferPointer<Int>, _ offsets: UnsafePointer<Int>,
+                                                     _ m: UnsafePointer<V>) {
+        let s = V.laneShift, lowCount = 1 &<< lowMask.nonzeroBitCount, rows = d / lowCount
+        guard rows >= 1 else { return }  // mask wider than the block: never planned
+        withUnsafeTemporaryAllocation(of: V.self, capacity: 2 * rows) { out in
+            var item = items.lowerBound
+            while item < items.upperBound {
+                let base0 = insertingZeroBits(item &<< s, at: qubits) &>> s
+                let base1 = item &+ 1 < items.upperBound ? insertingZeroBits((item &+ 1) &<< s, at: qubits) &>> s : base0
                 var rowStart = 0
                 repeat {
-                    var acc0 = SIMD4<T>.zero, acc1 = SIMD4<T>.zero, acc2 = SIMD4<T>.zero, acc3 = SIMD4<T>.zero
-                    var acc4 = SIMD4<T>.zero, acc5 = SIMD4<T>.zero, acc6 = SIMD4<T>.zero, acc7 = SIMD4<T>.zero
-                    @inline(__always) func add(_ acc: inout SIMD4<T>, _ k: UnsafePointer<SIMD4<T>>, _ v: (SIMD4<T>, SIMD4<T>, SIMD4<T>, SIMD4<T>)) {
-                        acc.addProduct(k[0], v.0); acc.addProduct(k[1], v.1); acc.addProduct(k[2], v.2); acc.addProduct(k[3], v.3)
+                    var a0 = V.zero, a1 = V.zero, a2 = V.zero, a3 = V.zero
+                    var b0 = V.zero, b1 = V.zero, b2 = V.zero, b3 = V.zero
+                    for high in 0..<rows {
+                        let x0 = w[base0 &+ offsets[high]], y0 = w[base1 &+ offsets[high]]
+                        for low in 0..<lowCount {
+                            let value = depositingLowBits(low, mask: lowMask)
+                            let x = x0.broadcastingLanes(mask: lowMask, value: value)
+                            let y = y0.broadcastingLanes(mask: lowMask, value: value)
+                            let xi = x.timesI, yi = y.timesI
+                            let k = m + 2 &* ((high &* lowCount &+ low) &* rows &+ rowStart)
+                            var (re, im) = (k[0], k[1])
+                            a0.addProduct(re, x); a0.addProduct(im, xi); b0.addProduct(re, y); b0.addProduct(im, yi)
+                            if rows >= 2 {
+                                (re, im) = (k[2], k[3])
+                                a1.addProduct(re, x); a1.addProduct(im, xi); b1.addProduct(re, y); b1.addProduct(im, yi)
+                            }
+                            if rows >= 4 {
+                                (re, im) = (k[4], k[5])
+                                a2.addProduct(re, x); a2.addProduct(im, xi); b2.addProduct(re, y); b2.addProduct(im, yi)
+                                (re, im) = (k[6], k[7])
+                                a3.addProduct(re, x); a3.addProduct(im, xi); b3.addProduct(re, y); b3.addProduct(im, yi)
+                            }
+                        }
                     }
-                    for c in 0..<half {
-                        let x = w[base &+ offsets[c]]
-                        let v = (SIMD4(x[0], x[1], x[0], x[1]), SIMD4(x[1], x[0], x[1], x[0]), SIMD4(x[2], x[3], x[2], x[3]), SIMD4(x[3], x[2], x[3], x[2]))
-                        let row = { (r: Int) in UnsafePointer(m + 4 &* ((rowStart &+ r) &* half &+ c)) }
-                        add(&acc0, row(0), v)
-                        if half >= 2 { add(&acc1, row(1), v) }
-                        if half >= 4 { add(&acc2, row(2), v); add(&acc3, row(3), v) }
-                        if half >= 8 { add(&acc4, row(4), v); add(&acc5, row(5), v); add(&acc6, row(6), v); add(&acc7, row(7), v) }
-                    }
-                    let o = out.baseAddress! + rowStart
-                    o[0] = acc0
-                    if half >= 2 { o[1] = acc1 }
-                    if half >= 4 { o[2] = acc2; o[3] = acc3 }
-                    if half >= 8 { o[4] = acc4; o[5] = acc5; o[6] = acc6; o[7] = acc7 }
-                    rowStart &+= 8
-                } while rowStart < half
-                for r in 0..<half { w[base &+ offsets[r]] = out[r] }
+                    let o = out.baseAddress! + rowStart, p = out.baseAddress! + (rows &+ rowStart)
+                    o[0] = a0; p[0] = b0
+                    if rows >= 2 { o[1] = a1; p[1] = b1 }
+                    if rows >= 4 { o[2] = a2; o[3] = a3; p[2] = b2; p[3] = b3 }
+                    rowStart &+= 4
+                } while rowStart < rows
+                for r in 0..<rows {
+                    w[base0 &+ offsets[r]] = out[r]
+                    w[base1 &+ offsets[r]] = out[rows &+ r]
+                }
+                item &+= 2
             }
         }
     }
+}
+
+/// Which of qubits 0, 1, 2 a dense block holds, as a type (see `Kernels.denseMixedSized`).
+protocol LaneMask { static var bits: Int { get } }
+enum LaneMask1: LaneMask { static var bits: Int { 1 } }
+enum LaneMask2: LaneMask { static var bits: Int { 2 } }
+enum LaneMask3: LaneMask { static var bits: Int { 3 } }
+enum LaneMask4: LaneMask { static var bits: Int { 4 } }
+enum LaneMask5: LaneMask { static var bits: Int { 5 } }
+enum LaneMask6: LaneMask { static var bits: Int { 6 } }
+enum LaneMask7: LaneMask { static var bits: Int { 7 } }
+
+/// Bit k of `value` moved to the k-th set bit of `mask` (literal arguments fold).
+@inline(__always)
+func depositingLowBits(_ value: Int, mask: Int) -> Int {
+    var (result, k) = (0, 0)
+    for bit in 0..<3 where mask & (1 << bit) != 0 {
+        if value & (1 << k) != 0 { result |= 1 << bit }
+        k += 1
+    }
+    return result
 }
 
 /// A matrix with exactly one non-zero entry per row and per column: row r reads column
