@@ -122,8 +122,9 @@ final class DistributedState<T: AmplitudeScalar> {
             let buffer: UnsafeMutablePointer<SIMD2<T>> = allocateAmplitudes(1 << w)
             defer { UnsafeMutableRawPointer(buffer).deallocate() }
             // Runs are short (8 amplitudes and up in a planned stage): inline loops, not a memcpy
-            // call per run; two-amplitude vectors unless a run is a single amplitude.
-            let width = c > 0 ? 2 : 1, run = (1 << c) / width
+            // call per run; whole vectors (a cache line in single precision) where a run holds one.
+            let lanes = 1 << T.WideVector.laneShift
+            let width = c >= T.WideVector.laneShift ? lanes : c > 0 ? 2 : 1, run = (1 << c) / width
             @inline(__always) func copyRuns<V>(_ packed: UnsafeMutablePointer<V>, _ slice: UnsafeMutablePointer<V>, gather: Bool) {
                 for (r, offset) in runOffsets.enumerated() {
                     let (p, a) = (packed + r &* run, slice + offset / width)
@@ -131,9 +132,15 @@ final class DistributedState<T: AmplitudeScalar> {
                 }
             }
             func copyRuns(_ base: UnsafeMutablePointer<SIMD2<T>>, gather: Bool) {
-                if width == 1 { return copyRuns(buffer, base, gather: gather) }
-                copyRuns(UnsafeMutableRawPointer(buffer).assumingMemoryBound(to: SIMD4<T>.self),
-                         UnsafeMutableRawPointer(base).assumingMemoryBound(to: SIMD4<T>.self), gather: gather)
+                func copy<V>(_: V.Type) {
+                    copyRuns(UnsafeMutableRawPointer(buffer).assumingMemoryBound(to: V.self),
+                             UnsafeMutableRawPointer(base).assumingMemoryBound(to: V.self), gather: gather)
+                }
+                switch width {
+                case 1: copy(SIMD2<T>.self)
+                case 2: copy(SIMD4<T>.self)
+                default: copy(T.WideVector.self)
+                }
             }
             let lineAmplitudes = 64 / MemoryLayout<SIMD2<T>>.stride, runAmplitudes = 1 << c
             for x in range {
