@@ -45,14 +45,13 @@ let package = Package(
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .target(name: "ForgeCore"),
-        .target(name: "CPrefetch"),
         // In-process ranks for tests (as swift-nio's embedded channels); not in the product.
         .target(name: "ForgeTesting", dependencies: ["ForgeCore"]),
         .target(name: "Circuits", dependencies: [
             "ForgeCore", .product(name: "Numerics", package: "swift-numerics"),
         ]),
         .target(name: "Statevector", dependencies: [
-            "ForgeCore", "Circuits", "CPrefetch", .product(name: "Numerics", package: "swift-numerics"),
+            "ForgeCore", "Circuits", .product(name: "Numerics", package: "swift-numerics"),
         ], swiftSettings: kernelSettings),
         .target(name: "Dynamics", dependencies: ["ForgeCore"], swiftSettings: kernelSettings),
         .target(name: "Chemistry", dependencies: [

@@ -1,8 +1,4 @@
-import CPrefetch
 import Circuits
-#if canImport(Glibc)
-import Glibc
-#endif
 import ComplexModule
 import RealModule
 import ForgeCore
@@ -22,15 +18,10 @@ extension Float: AmplitudeScalar { public typealias WideVector = SIMD8<Float> }
 #endif
 
 /// Amplitude storage aligned to a cache line, so no vector load of the kernels straddles two.
-/// Large states go on 2 MiB pages where the kernel allows (transparent huge pages on request):
-/// a cache window gathers runs from thousands of 4 KiB pages, each one a TLB miss otherwise.
+/// (2 MiB pages for the state measured no faster.)
 func allocateAmplitudes<T>(_ count: Int) -> UnsafeMutablePointer<SIMD2<T>> {
-    let bytes = count * MemoryLayout<SIMD2<T>>.stride, hugePage = 1 << 21
-    let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: bytes >= hugePage ? hugePage : 64)
-    #if os(Linux)
-    if bytes >= hugePage { _ = madvise(raw, bytes, MADV_HUGEPAGE) }   // advice only: failure is harmless
-    #endif
-    return raw.bindMemory(to: SIMD2<T>.self, capacity: count)
+    UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<SIMD2<T>>.stride, alignment: 64)
+        .bindMemory(to: SIMD2<T>.self, capacity: count)
 }
 
 /// 2^n amplitudes sharded over 2^k ranks: rank r holds global indices r·2^L ..< (r+1)·2^L with
@@ -142,16 +133,9 @@ final class DistributedState<T: AmplitudeScalar> {
                 default: copy(T.WideVector.self)
                 }
             }
-            let lineAmplitudes = 64 / MemoryLayout<SIMD2<T>>.stride, runAmplitudes = 1 << c
             for x in range {
                 let base = amplitudes + depositingBits(x, at: outside[...])
                 copyRuns(base, gather: true)
-                if x + 1 < range.upperBound {
-                    let next = amplitudes + depositingBits(x + 1, at: outside[...])
-                    for offset in runOffsets {
-                        for line in stride(from: 0, to: runAmplitudes, by: lineAmplitudes) { qforge_prefetch_for_write(next + offset + line) }
-                    }
-                }
                 body(DistributedState(window: self, qubits: w, storage: buffer, globalOffset: windowOffset(x)))
                 copyRuns(base, gather: false)
             }

@@ -1,2 +1,0 @@
-// CPrefetch is header-only (static inline); SwiftPM needs one source file per C target.
-#include "CPrefetch.h"
