@@ -93,7 +93,10 @@ public enum Timestamp {
 
     /// Accepts `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS[.fff]]` with `Z` or `±HH:MM`, or a Unix time in seconds.
     public static func parse(_ text: String) -> Date? {
-        let s = Array(text.trimmingCharacters(in: .whitespaces).utf8)
+        // Foundation's trimming bridges through NSString (a few % of recording a run): skip it
+        // when neither end can be whitespace, i.e. is a printable ASCII character.
+        func printable(_ c: UInt8?) -> Bool { c.map { $0 > 32 && $0 < 127 } ?? false }
+        let s = printable(text.utf8.first) && printable(text.utf8.last) ? Array(text.utf8) : Array(text.trimmingCharacters(in: .whitespaces).utf8)
         if !s.isEmpty, s.count <= 12, s.allSatisfy({ $0 >= 48 && $0 <= 57 }), let v = Int64(String(decoding: s, as: UTF8.self)) {
             return Date(timeIntervalSince1970: Double(v))
         }

@@ -456,14 +456,56 @@ public class SQLCatalogStore: CatalogStore, @unchecked Sendable {
     public func unsafeExecute(_ sql: String) throws { try database.write { try $0.execute(sql, [SQLValue]()) } }
 }
 
-/// Job metrics as stored: compact JSON text with sorted keys.
+/// Job metrics as stored: compact JSON text with sorted keys. Written and (in the common case)
+/// read by hand: `JSONSerialization` was the largest single cost of recording a run and of
+/// reading one back.
 enum MetricsText {
     static func encode(_ metrics: [String: Double]) -> String {
-        (try? String(decoding: JSONSerialization.data(withJSONObject: metrics, options: [.sortedKeys]), as: UTF8.self)) ?? "{}"
+        guard metrics.values.allSatisfy(\.isFinite) else { return "{}" }  // not JSON (as JSONSerialization refused it)
+        var w = RunJSON.Writer()
+        w.metrics(metrics)
+        return String(decoding: w.bytes, as: UTF8.self)
     }
+
     static func decode(_ text: String) -> [String: Double] {
+        if let flat = decodeFlat(text) { return flat }
         guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { return [:] }
         return object.compactMapValues { ($0 as? NSNumber)?.doubleValue }
+    }
+
+    /// `{"name":number,…}` with no escapes or spaces — what `encode` writes; nil for anything
+    /// else (older rows, hand-edited text), which the general parser then reads.
+    static func decodeFlat(_ text: String) -> [String: Double]? {
+        var text = text
+        return text.withUTF8 { s -> [String: Double]? in
+            guard s.count >= 2, s[0] == 0x7B, s[s.count - 1] == 0x7D else { return nil }
+            var out: [String: Double] = [:]
+            var i = 1
+            if s.count == 2 { return out }
+            while true {
+                guard i < s.count, s[i] == 0x22 else { return nil }
+                let nameStart = i + 1
+                i = nameStart
+                while i < s.count, s[i] != 0x22 {
+                    if s[i] == 0x5C || s[i] < 0x20 { return nil }
+                    i += 1
+                }
+                guard i + 1 < s.count, s[i + 1] == 0x3A else { return nil }
+                let name = String(decoding: UnsafeBufferPointer(rebasing: s[nameStart..<i]), as: UTF8.self)
+                i += 2
+                let numberStart = i
+                // JSON number characters only (Double(_:) alone would also take "nan" or hex).
+                while i < s.count, s[i] != 0x2C, s[i] != 0x7D {
+                    guard (s[i] >= 0x30 && s[i] <= 0x39) || s[i] == 0x2D || s[i] == 0x2B || s[i] == 0x2E || s[i] | 0x20 == 0x65 else { return nil }
+                    i += 1
+                }
+                guard i < s.count, let value = Double(String(decoding: UnsafeBufferPointer(rebasing: s[numberStart..<i]), as: UTF8.self)),
+                      value.isFinite else { return nil }
+                out[name] = value
+                if s[i] == 0x7D { return i == s.count - 1 ? out : nil }
+                i += 1
+            }
+        }
     }
 }
 

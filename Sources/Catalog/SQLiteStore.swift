@@ -103,11 +103,13 @@ final class GRDBDatabase: SQLDatabase, @unchecked Sendable {
 
         func statement(_ sql: String, _ arguments: [SQLValue]) throws -> Statement {
             let statement = try db.cachedStatement(sql: sql)
-            try statement.setArguments(StatementArguments(arguments.map { v -> DatabaseValue in
+            // Existentials, not `[DatabaseValue]`: that overload maps through a key path in an
+            // unspecialised generic, which cost more than the binding itself.
+            try statement.setArguments(StatementArguments(arguments.map { v -> (any DatabaseValueConvertible)? in
                 switch v {
-                case .null: return .null
-                case .int(let i): return i.databaseValue
-                case .text(let t): return t.databaseValue
+                case .null: return nil
+                case .int(let i): return i
+                case .text(let t): return t
                 }
             }))
             return statement
@@ -130,8 +132,8 @@ final class GRDBDatabase: SQLDatabase, @unchecked Sendable {
             while let row = try cursor.next() {
                 var values: [SQLValue] = []
                 values.reserveCapacity(n)
-                for i in 0..<n {
-                    switch (row[i] as DatabaseValue).storage {
+                for value in row.databaseValues {
+                    switch value.storage {
                     case .null: values.append(.null)
                     case .int64(let v): values.append(.int(v))
                     case .string(let s): values.append(.text(s))
