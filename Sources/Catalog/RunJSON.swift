@@ -40,7 +40,10 @@ enum RunJSON {
 
         mutating func field(_ k: StaticString, _ v: String?) { if let v { key(k); string(v) } }
         mutating func field<I: BinaryInteger>(_ k: StaticString, _ v: I?) { if let v { key(k); bytes.append(contentsOf: String(v).utf8) } }
-        mutating func field(_ k: StaticString, _ v: Date?) { if let v { key(k); string(Timestamp.format(v)) } }
+        mutating func field(_ k: StaticString, _ v: Date?) {
+            guard let v else { return }
+            key(k); byte(0x22); Timestamp.write(v, to: &bytes); byte(0x22)
+        }
 
         /// JSON string as Foundation writes it with `.withoutEscapingSlashes`.
         mutating func string(_ s: String) {

@@ -129,11 +129,13 @@ final class GRDBDatabase: SQLDatabase, @unchecked Sendable {
             let n = statement.columnCount
             var rows: [SQLRow] = []
             let cursor = try Row.fetchCursor(statement)
-            while let row = try cursor.next() {
+            // Values straight from the stepped statement: a `Row` also looks up column names.
+            let sqlite = statement.sqliteStatement
+            while try cursor.next() != nil {
                 var values: [SQLValue] = []
                 values.reserveCapacity(n)
-                for value in row.databaseValues {
-                    switch value.storage {
+                for i in 0..<CInt(n) {
+                    switch DatabaseValue(sqliteStatement: sqlite, index: i).storage {
                     case .null: values.append(.null)
                     case .int64(let v): values.append(.int(v))
                     case .string(let s): values.append(.text(s))
