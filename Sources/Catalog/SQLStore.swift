@@ -56,8 +56,9 @@ public class SQLCatalogStore: CatalogStore, @unchecked Sendable {
         let now = Timestamp.ms(Date())
         do {
             let written = try database.write { s in
-                try batch.indices.map { i -> Result<RunRecord, CatalogError>? in
-                    results[i] == nil ? try upsert(s, batch[i], now: now) : nil
+                let rates = RateTable(s)
+                return try batch.indices.map { i -> Result<RunRecord, CatalogError>? in
+                    results[i] == nil ? try upsert(s, batch[i], now: now, rates: rates) : nil
                 }
             }
             for (i, r) in written.enumerated() where r != nil { results[i] = r }
@@ -66,7 +67,7 @@ public class SQLCatalogStore: CatalogStore, @unchecked Sendable {
             // One item broke the shared transaction: give each its own, so only it fails.
             for (i, item) in batch.enumerated() where results[i] == nil {
                 do {
-                    results[i] = try database.write { try upsert($0, item, now: now) }
+                    results[i] = try database.write { try upsert($0, item, now: now, rates: RateTable($0)) }
                     remember([item])
                 } catch let e as CatalogError {
                     results[i] = .failure(e)
@@ -78,7 +79,7 @@ public class SQLCatalogStore: CatalogStore, @unchecked Sendable {
         return results.map { $0! }
     }
 
-    private func upsert(_ s: any SQLSession, _ item: RunUpsert, now: Int64) throws -> Result<RunRecord, CatalogError> {
+    private func upsert(_ s: any SQLSession, _ item: RunUpsert, now: Int64, rates: RateTable) throws -> Result<RunRecord, CatalogError> {
         let run = item.run
         if let allowed = item.accounts {
             guard allowed.contains(run.account) else { return .failure(.forbidden("this key cannot record for account '\(run.account.prefix(64))'")) }
@@ -89,7 +90,7 @@ public class SQLCatalogStore: CatalogStore, @unchecked Sendable {
         try ensureAccountAndApp(s, run: run, now: now)
         if try !s.query(Self.upsertSQL, Self.arguments(run, now: now)).isEmpty {  // else a stale `running` record after the end
             let charged = run.state.isTerminal && run.elapsedMs != nil
-            let charge = charged ? try self.charge(s, run: run) : nil
+            let charge = charged ? try self.charge(s, run: run, rates: rates) : nil
             try appendAudit(s, actor: item.actor, action: "run.\(run.state.rawValue)", target: run.id, detail: nil, now: now)
             // The row is what was just written (no need to read it back): a charged run has the
             // charge just made, a running one none. Only an ended run without elapsed time may
@@ -131,8 +132,8 @@ public class SQLCatalogStore: CatalogStore, @unchecked Sendable {
     }
 
     /// Charges an ended run at the rate valid at its start (none: no charge); returns the charge.
-    private func charge(_ s: any SQLSession, run: RunRecord) throws -> (cents: Int64, currency: String)? {
-        guard let rate = try Self.rate(s, partition: run.partition, at: run.startedAt), let rateID = rate.id else {
+    private func charge(_ s: any SQLSession, run: RunRecord, rates: RateTable) throws -> (cents: Int64, currency: String)? {
+        guard let rate = try rates.rate(partition: run.partition, at: run.startedAt), let rateID = rate.id else {
             try s.execute("DELETE FROM charges WHERE run_id = ?", run.id)
             return nil
         }
@@ -145,6 +146,21 @@ public class SQLCatalogStore: CatalogStore, @unchecked Sendable {
                 amount_cents = excluded.amount_cents, currency = excluded.currency
             """, run.id, rateID, run.account, run.app, Timestamp.ms(run.startedAt), run.coreMs, run.nodeMs, cents, rate.currency)
         return (cents, rate.currency)
+    }
+
+    /// The rates table, read once per write transaction (when a run is first charged) rather
+    /// than queried per run; inside the transaction no other writer can change it.
+    final class RateTable {
+        private let session: any SQLSession
+        private var rates: [Rate]?
+        init(_ session: any SQLSession) { self.session = session }
+
+        /// What `SQLCatalogStore.rate(_:partition:at:)` would return (`SpoolTests` holds `Rate.pick` to it).
+        func rate(partition: String?, at: Date) throws -> Rate? {
+            if rates == nil { rates = try session.query("SELECT * FROM rates", [SQLValue]()).map(SQLCatalogStore.decodeRate) }
+            // Compared at the store's millisecond resolution, as the SQL query compares.
+            return Rate.pick(from: rates!, partition: partition, at: Timestamp.date(ms: Timestamp.ms(at)))
+        }
     }
 
     static let selectRun = """
