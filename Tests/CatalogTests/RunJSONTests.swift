@@ -62,7 +62,7 @@ final class RunJSONTests: XCTestCase {
         full.host = "node-01"; full.slurmArrayJobId = "77"; full.slurmArrayTaskId = "3"; full.resultPath = "/scratch/r.h5"
         full.resultSize = 1 << 40; full.resultSha256 = String(repeating: "ab", count: 32); full.command = "qforge sv c.qasm --shots 10"
         full.estimatedCostCents = -5
-        full.metrics = ["energy": -1.1372838344885, "tiny": 1.5e-7, "huge": 1e20, "zero": 0, "big_int": 9_007_199_254_740_993, "third": 1.0 / 3.0]
+        full.metrics = ["energy": -1.1372838344885, "tiny": 1.5e-7, "huge": 1e20, "zero": 0, "big_int": 9_007_199_254_740_992, "third": 1.0 / 3.0]
         let encoded = try [makeRun("plain"), makeRun("running", state: .running), full].map { String(decoding: try CatalogJSON.encoder().encode($0), as: UTF8.self) }
         let accepted = [bench] + encoded + [
             " {\n \"id\" : \"a\" ,\t\"app\":\"x\",\"app_version\":\"1\",\"kind\":\"k\",\"account\":\"c\",\"user\":\"u\",\"launcher\":\"direct\",\"nodes\":1,\"ranks\":-0,\"threads\":2,\"started_at\":\"2026-11-20 10:00\",\"state\":\"running\",\"host\":null,\"ended_at\":null,\"exit_code\":null,\"metrics\":{ }}\r\n",
