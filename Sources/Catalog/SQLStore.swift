@@ -56,8 +56,9 @@ public class SQLCatalogStore: CatalogStore, @unchecked Sendable {
         let now = Timestamp.ms(Date())
         do {
             let written = try database.write { s in
-                try batch.indices.map { i -> Result<RunRecord, CatalogError>? in
-                    results[i] == nil ? try upsert(s, batch[i], now: now) : nil
+                let rates = RateTable(s)
+                return try batch.indices.map { i -> Result<RunRecord, CatalogError>? in
+                    results[i] == nil ? try upsert(s, batch[i], now: now, rates: rates) : nil
                 }
             }
             for (i, r) in written.enumerated() where r != nil { results[i] = r }
@@ -66,7 +67,7 @@ public class SQLCatalogStore: CatalogStore, @unchecked Sendable {
             // One item broke the shared transaction: give each its own, so only it fails.
             for (i, item) in batch.enumerated() where results[i] == nil {
                 do {
-                    results[i] = try database.write { try upsert($0, item, now: now) }
+                    results[i] = try database.write { try upsert($0, item, now: now, rates: RateTable($0)) }
                     remember([item])
                 } catch let e as CatalogError {
                     results[i] = .failure(e)
@@ -78,7 +79,7 @@ public class SQLCatalogStore: CatalogStore, @unchecked Sendable {
         return results.map { $0! }
     }
 
-    private func upsert(_ s: any SQLSession, _ item: RunUpsert, now: Int64) throws -> Result<RunRecord, CatalogError> {
+    private func upsert(_ s: any SQLSession, _ item: RunUpsert, now: Int64, rates: RateTable) throws -> Result<RunRecord, CatalogError> {
         let run = item.run
         if let allowed = item.accounts {
             guard allowed.contains(run.account) else { return .failure(.forbidden("this key cannot record for account '\(run.account.prefix(64))'")) }
@@ -89,7 +90,7 @@ public class SQLCatalogStore: CatalogStore, @unchecked Sendable {
         try ensureAccountAndApp(s, run: run, now: now)
         if try !s.query(Self.upsertSQL, Self.arguments(run, now: now)).isEmpty {  // else a stale `running` record after the end
             let charged = run.state.isTerminal && run.elapsedMs != nil
-            let charge = charged ? try self.charge(s, run: run) : nil
+            let charge = charged ? try self.charge(s, run: run, rates: rates) : nil
             try appendAudit(s, actor: item.actor, action: "run.\(run.state.rawValue)", target: run.id, detail: nil, now: now)
             // The row is what was just written (no need to read it back): a charged run has the
             // charge just made, a running one none. Only an ended run without elapsed time may
@@ -131,8 +132,8 @@ public class SQLCatalogStore: CatalogStore, @unchecked Sendable {
     }
 
     /// Charges an ended run at the rate valid at its start (none: no charge); returns the charge.
-    private func charge(_ s: any SQLSession, run: RunRecord) throws -> (cents: Int64, currency: String)? {
-        guard let rate = try Self.rate(s, partition: run.partition, at: run.startedAt), let rateID = rate.id else {
+    private func charge(_ s: any SQLSession, run: RunRecord, rates: RateTable) throws -> (cents: Int64, currency: String)? {
+        guard let rate = try rates.rate(partition: run.partition, at: run.startedAt), let rateID = rate.id else {
             try s.execute("DELETE FROM charges WHERE run_id = ?", run.id)
             return nil
         }
@@ -145,6 +146,21 @@ public class SQLCatalogStore: CatalogStore, @unchecked Sendable {
                 amount_cents = excluded.amount_cents, currency = excluded.currency
             """, run.id, rateID, run.account, run.app, Timestamp.ms(run.startedAt), run.coreMs, run.nodeMs, cents, rate.currency)
         return (cents, rate.currency)
+    }
+
+    /// The rates table, read once per write transaction (when a run is first charged) rather
+    /// than queried per run; inside the transaction no other writer can change it.
+    final class RateTable {
+        private let session: any SQLSession
+        private var rates: [Rate]?
+        init(_ session: any SQLSession) { self.session = session }
+
+        /// What `SQLCatalogStore.rate(_:partition:at:)` would return (`SpoolTests` holds `Rate.pick` to it).
+        func rate(partition: String?, at: Date) throws -> Rate? {
+            if rates == nil { rates = try session.query("SELECT * FROM rates", [SQLValue]()).map(SQLCatalogStore.decodeRate) }
+            // Compared at the store's millisecond resolution, as the SQL query compares.
+            return Rate.pick(from: rates!, partition: partition, at: Timestamp.date(ms: Timestamp.ms(at)))
+        }
     }
 
     static let selectRun = """
@@ -456,14 +472,56 @@ public class SQLCatalogStore: CatalogStore, @unchecked Sendable {
     public func unsafeExecute(_ sql: String) throws { try database.write { try $0.execute(sql, [SQLValue]()) } }
 }
 
-/// Job metrics as stored: compact JSON text with sorted keys.
+/// Job metrics as stored: compact JSON text with sorted keys. Written and (in the common case)
+/// read by hand: `JSONSerialization` was the largest single cost of recording a run and of
+/// reading one back.
 enum MetricsText {
     static func encode(_ metrics: [String: Double]) -> String {
-        (try? String(decoding: JSONSerialization.data(withJSONObject: metrics, options: [.sortedKeys]), as: UTF8.self)) ?? "{}"
+        guard metrics.values.allSatisfy(\.isFinite) else { return "{}" }  // not JSON (as JSONSerialization refused it)
+        var w = RunJSON.Writer()
+        w.metrics(metrics)
+        return String(decoding: w.bytes, as: UTF8.self)
     }
+
     static func decode(_ text: String) -> [String: Double] {
+        if let flat = decodeFlat(text) { return flat }
         guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { return [:] }
         return object.compactMapValues { ($0 as? NSNumber)?.doubleValue }
+    }
+
+    /// `{"name":number,…}` with no escapes or spaces — what `encode` writes; nil for anything
+    /// else (older rows, hand-edited text), which the general parser then reads.
+    static func decodeFlat(_ text: String) -> [String: Double]? {
+        var text = text
+        return text.withUTF8 { s -> [String: Double]? in
+            guard s.count >= 2, s[0] == 0x7B, s[s.count - 1] == 0x7D else { return nil }
+            var out: [String: Double] = [:]
+            var i = 1
+            if s.count == 2 { return out }
+            while true {
+                guard i < s.count, s[i] == 0x22 else { return nil }
+                let nameStart = i + 1
+                i = nameStart
+                while i < s.count, s[i] != 0x22 {
+                    if s[i] == 0x5C || s[i] < 0x20 { return nil }
+                    i += 1
+                }
+                guard i + 1 < s.count, s[i + 1] == 0x3A else { return nil }
+                let name = String(decoding: UnsafeBufferPointer(rebasing: s[nameStart..<i]), as: UTF8.self)
+                i += 2
+                let numberStart = i
+                // JSON number characters only (Double(_:) alone would also take "nan" or hex).
+                while i < s.count, s[i] != 0x2C, s[i] != 0x7D {
+                    guard (s[i] >= 0x30 && s[i] <= 0x39) || s[i] == 0x2D || s[i] == 0x2B || s[i] == 0x2E || s[i] | 0x20 == 0x65 else { return nil }
+                    i += 1
+                }
+                guard i < s.count, let value = Double(String(decoding: UnsafeBufferPointer(rebasing: s[numberStart..<i]), as: UTF8.self)),
+                      value.isFinite else { return nil }
+                out[name] = value
+                if s[i] == 0x7D { return i == s.count - 1 ? out : nil }
+                i += 1
+            }
+        }
     }
 }
 

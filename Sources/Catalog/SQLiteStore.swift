@@ -24,6 +24,11 @@ public final class SQLiteStore: SQLCatalogStore, @unchecked Sendable {
         }
         config.prepareDatabase { db in
             try db.execute(sql: durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
+            // The commit that fills the WAL past this many pages also checkpoints it, and every
+            // run in that batch waits for the copy and its fsync: under a steady stream of POSTs
+            // those commits were the slowest 1 %. A quarter of SQLite's default 1,000 pages (1 MiB)
+            // makes each such wait short: POST p99 8–9 → 5–7 ms, throughput unchanged.
+            if durable { try db.execute(sql: "PRAGMA wal_autocheckpoint = 250") }
         }
         let dir = (path as NSString).deletingLastPathComponent
         if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
@@ -103,11 +108,13 @@ final class GRDBDatabase: SQLDatabase, @unchecked Sendable {
 
         func statement(_ sql: String, _ arguments: [SQLValue]) throws -> Statement {
             let statement = try db.cachedStatement(sql: sql)
-            try statement.setArguments(StatementArguments(arguments.map { v -> DatabaseValue in
+            // Existentials, not `[DatabaseValue]`: that overload maps through a key path in an
+            // unspecialised generic, which cost more than the binding itself.
+            try statement.setArguments(StatementArguments(arguments.map { v -> (any DatabaseValueConvertible)? in
                 switch v {
-                case .null: return .null
-                case .int(let i): return i.databaseValue
-                case .text(let t): return t.databaseValue
+                case .null: return nil
+                case .int(let i): return i
+                case .text(let t): return t
                 }
             }))
             return statement
@@ -127,11 +134,13 @@ final class GRDBDatabase: SQLDatabase, @unchecked Sendable {
             let n = statement.columnCount
             var rows: [SQLRow] = []
             let cursor = try Row.fetchCursor(statement)
-            while let row = try cursor.next() {
+            // Values straight from the stepped statement: a `Row` also looks up column names.
+            let sqlite = statement.sqliteStatement
+            while try cursor.next() != nil {
                 var values: [SQLValue] = []
                 values.reserveCapacity(n)
-                for i in 0..<n {
-                    switch (row[i] as DatabaseValue).storage {
+                for i in 0..<CInt(n) {
+                    switch DatabaseValue(sqliteStatement: sqlite, index: i).storage {
                     case .null: values.append(.null)
                     case .int64(let v): values.append(.int(v))
                     case .string(let s): values.append(.text(s))

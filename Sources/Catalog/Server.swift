@@ -26,7 +26,8 @@ public enum CatalogService {
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         router.add(middleware: ErrorMiddleware())
         let io = StoreExecutor()
-        let commits = GroupCommit(store: store)
+        let runCache = RunCache()
+        let commits = GroupCommit(store: store, cache: runCache)
         let keyCache = KeyCache()
         router.add(middleware: AuthMiddleware(store: store, cache: keyCache, io: io))
 
@@ -78,15 +79,23 @@ public enum CatalogService {
         api.get("runs/:id") { _, ctx -> Response in
             let key = try ctx.requireKey()
             let id = try ctx.parameters.require("id")
-            guard let run = try await io.run({ try store.run(id: id) }), key.canAccess(account: run.account) else {
-                throw HTTPError(.notFound, message: "no run '\(id.prefix(64))'")
+            func notFound() -> HTTPError { HTTPError(.notFound, message: "no run '\(id.prefix(64))'") }
+            if let hit = runCache.entry(for: id) {
+                guard key.canAccess(account: hit.account) else { throw notFound() }
+                return Response(status: .ok, headers: jsonHeaders, body: .init(byteBuffer: hit.body))
             }
-            return bytes(RunJSON.encode(run))
+            let generation = runCache.currentGeneration
+            guard let run = try await io.run({ try store.run(id: id) }) else { throw notFound() }
+            let body = ByteBuffer(bytes: RunJSON.encode(run))
+            runCache.insert(run, body: body, readGeneration: generation)
+            guard key.canAccess(account: run.account) else { throw notFound() }
+            return Response(status: .ok, headers: jsonHeaders, body: .init(byteBuffer: body))
         }
         @Sendable func record(_ req: Request, _ ctx: CatalogContext, pathID: String?) async throws -> Response {
             let key = try ctx.requireKey()
             guard key.role != .reader else { throw HTTPError(.forbidden, message: "a reader key cannot record runs") }
-            var run = try await decode(RunRecord.self, req, ctx)
+            let buffer = try await req.body.collect(upTo: ctx.maxUploadSize)
+            var run = try buffer.withUnsafeReadableBytes(RunJSON.decodeRun) ?? decode(RunRecord.self, buffer)
             if let pathID {
                 guard run.id == pathID else { throw HTTPError(.badRequest, message: "run id in the body differs from the path") }
             }
@@ -220,7 +229,10 @@ public enum CatalogService {
     }
 
     static func decode<T: Decodable>(_ type: T.Type, _ req: Request, _ ctx: CatalogContext) async throws -> T {
-        let buffer = try await req.body.collect(upTo: ctx.maxUploadSize)
+        try decode(type, try await req.body.collect(upTo: ctx.maxUploadSize))
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ buffer: ByteBuffer) throws -> T {
         do {
             return try decoder.decode(T.self, from: Data(buffer.readableBytesView))
         } catch {

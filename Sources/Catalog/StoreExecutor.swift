@@ -28,12 +28,13 @@ final class GroupCommit: @unchecked Sendable {
     static let maxBatch = 512
 
     private let store: any CatalogStore
+    private let cache: RunCache?
     private let lock = NSLock()
     private var pending: [(RunUpsert, Waiter)] = []
     private var draining = false
     private let writer = DispatchQueue(label: "qforge.catalog.group-commit")
 
-    init(store: any CatalogStore) { self.store = store }
+    init(store: any CatalogStore, cache: RunCache? = nil) { self.store = store; self.cache = cache }
 
     func record(_ item: RunUpsert) async throws -> RunRecord {
         try await withCheckedThrowingContinuation { (waiter: Waiter) in
@@ -53,10 +54,13 @@ final class GroupCommit: @unchecked Sendable {
             let batch = Array(pending.prefix(Self.maxBatch))
             pending.removeFirst(batch.count)
             lock.unlock()
-            do {
-                let results = try store.upsertRuns(batch.map(\.0))
+            let outcome = Result { try store.upsertRuns(batch.map(\.0)) }
+            // Committed (or failed): stale cached GET bodies go before anyone is answered.
+            cache?.invalidate(batch.lazy.map(\.0.run.id))
+            switch outcome {
+            case .success(let results):
                 for ((_, waiter), result) in zip(batch, results) { waiter.resume(with: result.mapError { $0 as Error }) }
-            } catch {
+            case .failure(let error):
                 for (_, waiter) in batch { waiter.resume(throwing: error) }
             }
         }

@@ -1,4 +1,4 @@
-import Catalog
+@testable import Catalog
 import XCTest
 
 final class CostTests: XCTestCase {
@@ -56,6 +56,16 @@ final class CostTests: XCTestCase {
         XCTAssertEqual(Timestamp.format(m.start), "2026-12-01T00:00:00.000Z")
         XCTAssertEqual(Timestamp.format(m.end), "2027-01-01T00:00:00.000Z")
         XCTAssertNil(Timestamp.month("2026-1"))
+        // The byte writer agrees with the general formatter, before 1970 and near year edges too.
+        for ms: Int64 in [0, -1, -999, -1000, 1, 999, 1_763_800_000_123, -62_135_596_800_000, 253_402_300_799_999, 253_402_300_800_000,
+                          951_782_400_000, 4_102_444_799_999] {
+            let d = Timestamp.date(ms: ms)
+            XCTAssertEqual(Timestamp.format(d), Timestamp.formatSlowly(d), "\(ms)")
+        }
+        for i in 0..<2000 {
+            let d = Timestamp.date(ms: Int64(i) * 987_654_321_987 % 4_000_000_000_000 - 100_000_000_000)
+            XCTAssertEqual(Timestamp.format(d), Timestamp.formatSlowly(d))
+        }
     }
 
     func testCSVEscaping() {

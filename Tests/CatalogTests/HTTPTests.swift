@@ -128,6 +128,33 @@ final class HTTPTests: XCTestCase {
         }
     }
 
+    /// Ended runs are served from the response cache: a re-recorded run is read back as written
+    /// at once, and a cached run stays hidden from keys of other accounts.
+    func testReadsOwnWritesThroughTheRunCache() async throws {
+        let f = try fixture()
+        try await app(f).test(.router) { client in
+            var run = makeRun("cached")
+            for exitCode in [0, 3, 4] {
+                run.exitCode = exitCode
+                run.metrics["attempt"] = Double(exitCode)
+                try await client.execute(uri: "/api/v1/runs/cached", method: .put, headers: auth(f.chemRecorder), body: body(run)) {
+                    XCTAssertEqual($0.status, .ok)
+                }
+                for _ in 0..<2 {  // the second read is a cache hit
+                    try await client.execute(uri: "/api/v1/runs/cached", method: .get, headers: auth(f.chemReader)) { r in
+                        XCTAssertEqual(r.status, .ok)
+                        let got = try decode(RunRecord.self, r)
+                        XCTAssertEqual(got.exitCode, exitCode)
+                        XCTAssertEqual(got.metrics["attempt"], Double(exitCode))
+                    }
+                    try await client.execute(uri: "/api/v1/runs/cached", method: .get, headers: auth(f.physRecorder)) {
+                        XCTAssertEqual($0.status, .notFound)
+                    }
+                }
+            }
+        }
+    }
+
     func testBadInputNeverGives5xx() async throws {
         let f = try fixture()
         try await app(f).test(.router) { client in

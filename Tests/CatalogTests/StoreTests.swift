@@ -61,6 +61,20 @@ final class StoreTests: XCTestCase {
         XCTAssertNil(try store.run(id: "c")?.estimatedCostCents)
         try store.upsertRun(makeRun("d", start: "2025-06-01T00:00:00Z"), actor: "t")  // no rate then
         XCTAssertNil(try store.run(id: "d")?.costCents)
+        // A batch charges each run at the rate the store's own lookup gives, to the millisecond.
+        let change = date("2026-11-15")
+        let starts = [-1.0, -0.0006, -0.0004, 0, 0.0004, 1].map { change.addingTimeInterval($0) }
+        let batch = starts.enumerated().map { i, start -> RunUpsert in
+            var run = makeRun("edge-\(i)", partition: i % 2 == 0 ? "gpu" : "cpu")
+            run.startedAt = start
+            return RunUpsert(run: run, actor: "t")
+        }
+        let stored = try store.upsertRuns(batch).map { try $0.get() }
+        for (upsert, run) in zip(batch, stored) {
+            let rate = try XCTUnwrap(store.rate(partition: upsert.run.partition, at: upsert.run.startedAt))
+            XCTAssertEqual(run.costCents, Cost.cents(coreMs: upsert.run.coreMs, nodeMs: upsert.run.nodeMs, rate: rate), run.id)
+            XCTAssertEqual(try store.run(id: run.id)?.costCents, run.costCents, run.id)
+        }
     } }
 
     func testUsageBudgetAndInvoiceFreeze() throws { try forEachBackend { c in
