@@ -38,6 +38,17 @@ extension AmplitudeVector {
         }
         return result
     }
+
+    /// `broadcastingLanes` with (im, re) in each complex lane: also one shuffle.
+    @inline(__always) func broadcastingSwappedLanes(mask: Int, value: Int) -> Self {
+        var result = Self()
+        for lane in 0..<(Self.scalarCount / 2) {
+            let source = (lane & ~mask) | value
+            result[2 &* lane] = self[2 &* source &+ 1]
+            result[2 &* lane &+ 1] = self[2 &* source]
+        }
+        return result
+    }
 }
 
 extension SIMD4: AmplitudeVector where Scalar: AmplitudeScalar {
@@ -106,8 +117,9 @@ struct DenseKernel<T: AmplitudeScalar> {
     let highOffsets: [Int]
     /// Column-major (re, im) scalars: entry (r, c) at 2·(c·d + r).
     let entries: [T]
-    /// lowMask ≠ 0: for column j and high row R, the (re, im) vectors whose lane ℓ holds entry
-    /// (R·2^h + ℓ's lowMask bits, j), at 2·(j·2^(m−h) + R).
+    /// lowMask ≠ 0: for column j and high row R, the vectors whose lane ℓ holds entry
+    /// (R·2^h + ℓ's lowMask bits, j): its real part in both halves, and its imaginary part as
+    /// (−im, +im) to multiply the (im, re) swap of the column's entry; at 2·(j·2^(m−h) + R).
     let laneCoefficients: [T.WideVector]
 
     init(qubits: [Int], matrix: [Amplitude]) {
@@ -131,7 +143,7 @@ struct DenseKernel<T: AmplitudeScalar> {
                         let row = high << h | compressingBits(lane, mask: lowMask)
                         let z = matrix[row * d + j]
                         (re[2 * lane], re[2 * lane + 1]) = (T(z.real), T(z.real))
-                        (im[2 * lane], im[2 * lane + 1]) = (T(z.imaginary), T(z.imaginary))
+                        (im[2 * lane], im[2 * lane + 1]) = (-T(z.imaginary), T(z.imaginary))
                     }
                     vectors += [re, im]
                 }
@@ -465,7 +477,9 @@ extension Kernels {
                             let value = depositingLowBits(low, mask: lowMask)
                             let x = x0.broadcastingLanes(mask: lowMask, value: value)
                             let y = y0.broadcastingLanes(mask: lowMask, value: value)
-                            let xi = x.timesI, yi = y.timesI
+                            // (im, re) against (−im, +im) coefficients: i·z without a sign flip.
+                            let xi = x0.broadcastingSwappedLanes(mask: lowMask, value: value)
+                            let yi = y0.broadcastingSwappedLanes(mask: lowMask, value: value)
                             let k = m + 2 &* ((high &* lowCount &+ low) &* rows &+ rowStart)
                             var (re, im) = (k[0], k[1])
                             a0.addProduct(re, x); a0.addProduct(im, xi); b0.addProduct(re, y); b0.addProduct(im, yi)
