@@ -188,11 +188,11 @@ def test_checkpoint_of_another_job_is_refused(tmp_path):
 # ---------------------------------------------------------------------------------------------
 # Statevector preemption: the checkpoint is the state between two instruction blocks.
 
-SV_QUBITS, SV_LAYERS = 20, 150
+SV_QUBITS, SV_LAYERS = 20, 400
 
 
 def long_circuit(tmp: Path) -> Path:
-    """A 20-qubit circuit of 6,000 gates (rotations, cx/cz across every qubit, including the
+    """A 20-qubit circuit of about 12,000 gates (rotations, cx/cz across every qubit, including the
     rank-index ones) that runs for seconds without fusion, so SIGUSR1 lands mid-run."""
     rng = np.random.default_rng(7)
     lines = ['OPENQASM 2.0;', 'include "qelib1.inc";', f"qreg q[{SV_QUBITS}];", f"creg c[{SV_QUBITS}];"]
