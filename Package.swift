@@ -39,12 +39,14 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        // SHA-256 (result checksums, API-key hashes); postgres-nio depends on it already.
+        .package(url: "https://github.com/apple/swift-crypto", "3.9.0"..<"6.0.0"),
     ],
     targets: [
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
-        .target(name: "ForgeCore"),
+        .target(name: "ForgeCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // In-process ranks for tests (as swift-nio's embedded channels); not in the product.
         .target(name: "ForgeTesting", dependencies: ["ForgeCore"]),
         .target(name: "Circuits", dependencies: [
@@ -65,8 +67,13 @@ let package = Package(
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
         .target(name: "MPIBackend", dependencies: ["CMPI", "ForgeCore"]),
+        // Each job kind's driver (load spec, resume or start, step loop with its output and
+        // checkpoint schedule, publish) and catalog recording: a library tests call in-process.
+        .target(name: "Runs", dependencies: [
+            "ForgeCore", "Circuits", "Statevector", "Dynamics", "Chemistry", "ResultsIO", "Catalog",
+        ]),
         .executableTarget(name: "qforge", dependencies: [
-            "ForgeCore", "Circuits", "Statevector", "Dynamics", "ResultsIO", "MPIBackend", "Catalog", "Chemistry",
+            "ForgeCore", "Statevector", "ResultsIO", "MPIBackend", "Catalog", "Runs",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "ForgeCoreTests", dependencies: ["ForgeCore"]),
@@ -75,6 +82,7 @@ let package = Package(
         .testTarget(name: "ResultsIOTests", dependencies: ["ResultsIO", "ForgeCore", "ForgeTesting"]),
         .testTarget(name: "ChemistryTests", dependencies: ["Chemistry", "Statevector", "ForgeCore", "ForgeTesting"], exclude: ["Fixtures"]),
         .testTarget(name: "DynamicsTests", dependencies: ["Dynamics", "ForgeCore", "ForgeTesting"], exclude: ["Fixtures"]),
+        .testTarget(name: "RunsTests", dependencies: ["Runs", "ForgeCore", "ResultsIO", "ForgeTesting", "Catalog"]),
         .testTarget(name: "CatalogTests", dependencies: [
             "Catalog", "ForgeCore",
             .product(name: "HummingbirdTesting", package: "hummingbird"),

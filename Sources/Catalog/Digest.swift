@@ -1,7 +1,7 @@
 import ForgeCore
 import Foundation
 
-/// SHA-256 of key tokens (ForgeCore's implementation) and of result files.
+/// SHA-256 (swift-crypto, through ForgeCore) of key tokens and of result files.
 public enum SHA256Hex {
     public static func of(_ bytes: [UInt8]) -> String { SHA256.hex(bytes) }
 

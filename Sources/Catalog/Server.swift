@@ -273,10 +273,14 @@ struct AuthMiddleware: RouterMiddleware {
         return String(Substring(u[first...last]))
     }
 
+    static let publicPaths: Set<String> = ["/healthz", "/metrics", "/openapi.yaml"]
+
     let store: any CatalogStore
     let cache: KeyCache
     let io: StoreExecutor
     func handle(_ request: Request, context: CatalogContext, next: (Request, CatalogContext) async throws -> Response) async throws -> Response {
+        // Probes and scrapers never depend on a key: a wrong one must not turn them into 401s.
+        if Self.publicPaths.contains(request.uri.path) { return try await next(request, context) }
         var context = context
         let header = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
             ?? request.headers[HTTPField.Name("X-API-Key")!]

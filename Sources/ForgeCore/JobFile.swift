@@ -104,6 +104,23 @@ public struct JobFile: Sendable {
         }
     }
 
+    /// A path given relative to this job file's folder (absolute paths as they are): the one rule
+    /// for every file a job names (circuits, data files, restarts, FCIDUMPs).
+    public func resolve(_ relative: String) -> String {
+        let folder = (path as NSString).deletingLastPathComponent
+        return relative.hasPrefix("/") || folder.isEmpty ? relative : folder + "/" + relative
+    }
+
+    /// The string at `key` as a path relative to the job file (see `resolve`).
+    public func path(_ key: String) throws -> String? { try string(key).map(resolve) }
+
+    /// Seconds of wall time between periodic checkpoints (`checkpoint_every`; 0: only on a signal).
+    public func checkpointInterval() throws -> Double? {
+        guard let seconds = try number("checkpoint_every") else { return nil }
+        guard seconds >= 0, seconds.isFinite else { throw error("'checkpoint_every' (seconds) must be ≥ 0", at: "checkpoint_every") }
+        return seconds
+    }
+
     public func require<T>(_ key: String, _ get: (String) throws -> T?) throws -> T {
         guard let v = try get(key) else {
             throw InputError("missing required key '\(key)'", file: path)

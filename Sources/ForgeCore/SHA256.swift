@@ -1,101 +1,34 @@
-/// SHA-256 (FIPS 180-4), for checksums of circuits, result files and API keys. Whole 64-byte
-/// blocks are compressed straight from the caller's buffer, so hashing a multi-GiB result file
-/// runs at hundreds of MB/s; only a partial block is copied.
-public struct SHA256 {
-    private var h: [UInt32] = [
-        0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
-    ]
-    private var pending: [UInt8] = []
-    private var length: UInt64 = 0
+import Crypto
 
-    private static let k: [UInt32] = [
-        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-        0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-        0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-        0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-        0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-        0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-        0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-    ]
+/// SHA-256 for result files, job identities and API-key hashes: swift-crypto's (BoringSSL on
+/// Linux, already in the graph through postgres-nio) behind the small interface QForge uses.
+public struct SHA256 {
+    private var hasher = Crypto.SHA256()
 
     public init() {}
 
     public mutating func update(_ bytes: UnsafeRawBufferPointer) {
-        length &+= UInt64(bytes.count)
-        var rest = bytes[...]
-        if !pending.isEmpty {
-            let take = min(64 - pending.count, rest.count)
-            pending += rest.prefix(take)
-            rest = rest.dropFirst(take)
-            guard pending.count == 64 else { return }
-            pending.withUnsafeBytes { compress(blocks: $0) }
-            pending.removeAll(keepingCapacity: true)
-        }
-        let whole = rest.count / 64 * 64
-        compress(blocks: UnsafeRawBufferPointer(rebasing: rest.prefix(whole)))
-        pending += rest.dropFirst(whole)
+        hasher.update(bufferPointer: bytes)
     }
 
     public mutating func update<S: Sequence>(_ bytes: S) where S.Element == UInt8 {
-        let array = Array(bytes)
-        array.withUnsafeBytes { update($0) }
+        hasher.update(data: Array(bytes))
     }
 
-    public mutating func finalize() -> [UInt8] {
-        let bitLength = length &* 8
-        var tail = pending + [0x80]
-        while tail.count % 64 != 56 { tail.append(0) }
-        for i in (0..<8).reversed() { tail.append(UInt8(truncatingIfNeeded: bitLength >> (UInt64(i) * 8))) }
-        tail.withUnsafeBytes { compress(blocks: $0) }
-        pending = []
-        return h.flatMap { w in (0..<4).reversed().map { UInt8(truncatingIfNeeded: w >> (UInt32($0) * 8)) } }
-    }
+    /// The 32-byte digest.
+    public mutating func finalize() -> [UInt8] { Array(hasher.finalize()) }
 
-    /// Lowercase hex of a digest.
     public static func hexString(_ digest: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef")
-        return String(digest.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] })
+        let digits = Array("0123456789abcdef".utf8)
+        var out = [UInt8]()
+        out.reserveCapacity(2 * digest.count)
+        for b in digest { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
+        return String(decoding: out, as: UTF8.self)
     }
 
     public static func hex<S: Sequence>(_ bytes: S) -> String where S.Element == UInt8 {
-        var hasher = SHA256()
-        hasher.update(bytes)
-        return hexString(hasher.finalize())
-    }
-
-    private mutating func compress(blocks: UnsafeRawBufferPointer) {
-        guard blocks.count >= 64, let base = blocks.baseAddress else { return }
-        let p = base.assumingMemoryBound(to: UInt8.self)
-        var w = [UInt32](repeating: 0, count: 64)
-        var (h0, h1, h2, h3, h4, h5, h6, h7) = (h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7])
-        @inline(__always) func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x &>> n) | (x &<< (32 &- n)) }
-        Self.k.withUnsafeBufferPointer { k in
-            w.withUnsafeMutableBufferPointer { w in
-                for block in stride(from: 0, to: blocks.count - 63, by: 64) {
-                    let b = p + block
-                    for i in 0..<16 {
-                        w[i] = UInt32(b[4 &* i]) &<< 24 | UInt32(b[4 &* i &+ 1]) &<< 16
-                            | UInt32(b[4 &* i &+ 2]) &<< 8 | UInt32(b[4 &* i &+ 3])
-                    }
-                    for i in 16..<64 {
-                        let s0 = rotr(w[i &- 15], 7) ^ rotr(w[i &- 15], 18) ^ (w[i &- 15] &>> 3)
-                        let s1 = rotr(w[i &- 2], 17) ^ rotr(w[i &- 2], 19) ^ (w[i &- 2] &>> 10)
-                        w[i] = w[i &- 16] &+ s0 &+ w[i &- 7] &+ s1
-                    }
-                    var (a, bb, c, d, e, f, g, hh) = (h0, h1, h2, h3, h4, h5, h6, h7)
-                    for i in 0..<64 {
-                        let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
-                        let ch = (e & f) ^ (~e & g)
-                        let t1 = hh &+ s1 &+ ch &+ k[i] &+ w[i]
-                        let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
-                        let maj = (a & bb) ^ (a & c) ^ (bb & c)
-                        hh = g; g = f; f = e; e = d &+ t1; d = c; c = bb; bb = a; a = t1 &+ s0 &+ maj
-                    }
-                    h0 &+= a; h1 &+= bb; h2 &+= c; h3 &+= d; h4 &+= e; h5 &+= f; h6 &+= g; h7 &+= hh
-                }
-            }
-        }
-        h = [h0, h1, h2, h3, h4, h5, h6, h7]
+        var h = SHA256()
+        h.update(bytes)
+        return hexString(h.finalize())
     }
 }

@@ -5,7 +5,6 @@ import ForgeCore
 import Foundation
 
 public enum MDCheckpoint {
-    public static func path(for output: String) -> String { output + ".checkpoint" }
 
     /// What a resumed run needs: the state, the step the job ends at, and whose checkpoint it is.
     public struct Resume: Sendable {

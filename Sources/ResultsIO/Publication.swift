@@ -11,6 +11,9 @@ import Darwin
 /// The name a result is written under until it is complete: "<final>.partial".
 public func partialPath(for finalPath: String) -> String { finalPath + ".partial" }
 
+/// Where a run of `output` keeps its checkpoint, whatever its kind: "<output>.checkpoint".
+public func checkpointPath(for output: String) -> String { output + ".checkpoint" }
+
 /// Runs `body` on each rank in turn (rank 0 first): serial HDF5 lets only one process hold the
 /// file. The all-reduce after each turn doubles as the barrier. If a rank's `body` throws,
 /// every rank learns it after that turn and throws too (the failing rank its own error, the

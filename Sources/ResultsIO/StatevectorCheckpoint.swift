@@ -5,7 +5,6 @@ import ForgeCore
 import Foundation
 
 public enum StatevectorCheckpoint {
-    public static func path(for output: String) -> String { output + ".checkpoint" }
     public static let jobKind = "statevector-checkpoint"
 
     public struct Position: Sendable, Equatable {

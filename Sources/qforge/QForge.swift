@@ -38,8 +38,9 @@ struct QForge: ParsableCommand {
             reportError(message.replacingOccurrences(of: "Error: ", with: ""))
             return 2
         }
-        // SIGUSR1/SIGTERM only set a flag: engines checkpoint at their next safe point. Commands
-        // that never poll it (inspect, catalog serve) keep the default: a signal ends them.
+        // SIGUSR1/SIGTERM/SIGINT only set a flag (Interrupt is their one owner): engines
+        // checkpoint at their next safe point. Commands that never poll it (inspect, catalog
+        // serve) keep the default: a signal ends them.
         if command is RunCommand || command is StatevectorCommand { Interrupt.install() }
         do {
             var command = command

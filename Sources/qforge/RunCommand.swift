@@ -1,7 +1,7 @@
 import ArgumentParser
 import ForgeCore
 import Foundation
-import Statevector
+import Runs
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -10,6 +10,10 @@ struct RunCommand: ParsableCommand {
         discussion: """
         Paths in the job file are relative to the job file's folder; `output` is relative to the
         current directory (default results/<job name>.h5). See README.md for every key.
+
+        SIGUSR1, SIGTERM (scancel, preemption) and Ctrl-C write <output>.checkpoint at the next
+        safe point and exit with 75; the same command continues from it. checkpoint_every (job
+        key) or --checkpoint-every also writes one every N seconds, so a kill loses at most that.
 
         Example job (configs/ghz.toml):
           kind = "statevector"
@@ -40,65 +44,24 @@ struct RunCommand: ParsableCommand {
     @OptionGroup(title: "Run catalog")
     var catalog: CatalogOptions
 
+    @OptionGroup(title: "Checkpoints")
+    var checkpoints: CheckpointOptions
+
     func run() throws {
-        let file = try JobFile(contentsOf: job)
-        let kind = try file.require("kind", file.string)
-        let jobName = ((job as NSString).lastPathComponent as NSString).deletingPathExtension
-        let defaultOutput = try output ?? file.string("output") ?? "results/\(jobName).h5"
-        switch kind {
-        case "statevector":
-            var job = try StatevectorJob(file: file, output: defaultOutput)
-            job.catalog = catalog
-            try job.run(config: file.text, quiet: quiet)
-        case "md":
-            try RunRecording.recorded(kind: "md", options: catalog, resultPath: try output ?? file.string("output") ?? "results/\(jobName).h5md") { _ in
-                try MDJob(file: file, output: output ?? file.string("output") ?? "results/\(jobName).h5md").run(config: file.text, quiet: quiet)
-            }
-        case "vqe":
-            try RunRecording.recorded(kind: "vqe", options: catalog, resultPath: defaultOutput) { recording in
-                try VQEJob(file: file, output: defaultOutput).run(config: file.text, quiet: quiet, recording: recording)
-            }
-        case "bomd":
-            try RunRecording.recorded(kind: "bomd", options: catalog, resultPath: defaultOutput) { recording in
-                try BOMDJob(file: file, output: defaultOutput).run(config: file.text, quiet: quiet, recording: recording)
-            }
-        case "qmmm":
-            try RunRecording.recorded(kind: "qmmm", options: catalog, resultPath: defaultOutput) { recording in
-                try QMMMJob(file: file, output: defaultOutput).run(config: file.text, quiet: quiet, recording: recording)
-            }
-        default:
-            throw file.error("unknown job kind '\(kind)' (known: statevector, md, vqe, bomd, qmmm)", at: "kind")
-        }
+        try Job(file: try JobFile(contentsOf: job), output: output)
+            .run(comm: Launch.communicator, catalog: catalog.settings, quiet: quiet, checkpointEvery: checkpoints.every)
     }
 }
 
-extension StatevectorJob {
-    static let keys: Set<String> = ["kind", "circuit", "output", "shots", "seed", "observables", "precision", "write_state", "threads", "max_fused"]
+/// `--checkpoint-every`, shared by the run commands.
+struct CheckpointOptions: ParsableArguments {
+    @Option(name: .customLong("checkpoint-every"), help: ArgumentHelp(
+        "Also write a checkpoint every this many seconds of wall time (0: only on SIGUSR1/SIGTERM/SIGINT).",
+        discussion: "Overrides the job's checkpoint_every. The same command continues from <output>.checkpoint after a kill.",
+        valueName: "seconds"))
+    var every: Double?
 
-    init(file: JobFile, output: String) throws {
-        try file.checkKeys(allowed: Self.keys)
-        let circuitPath = try file.require("circuit", file.string)
-        let folder = (file.path as NSString).deletingLastPathComponent
-        circuit = circuitPath.hasPrefix("/") || folder.isEmpty ? circuitPath : folder + "/" + circuitPath
-        self.output = output
-        shots = try file.integer("shots") ?? 0
-        guard shots >= 0 else { throw file.error("'shots' must be ≥ 0", at: "shots") }
-        let seedValue = try file.integer("seed") ?? 1
-        guard seedValue >= 0 else { throw file.error("'seed' must be ≥ 0", at: "seed") }
-        seed = UInt64(seedValue)
-        observables = try file.strings("observables") ?? []
-        if let p = try file.string("precision") {
-            guard let value = Precision(rawValue: p) else { throw file.error("'precision' must be \"double\" or \"single\"", at: "precision") }
-            precision = value
-        }
-        writeState = try file.boolean("write_state") ?? true
-        if let t = try file.integer("threads") {
-            guard t >= 1 else { throw file.error("'threads' must be ≥ 1", at: "threads") }
-            threads = t
-        }
-        if let f = try file.integer("max_fused") {
-            guard (0...6).contains(f) else { throw file.error("'max_fused' must be between 0 and 6", at: "max_fused") }
-            maxFused = f
-        }
+    func validate() throws {
+        if let e = every, !(e >= 0 && e.isFinite) { throw ValidationError("--checkpoint-every must be ≥ 0 seconds") }
     }
 }

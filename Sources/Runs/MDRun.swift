@@ -1,14 +1,14 @@
-// `kind = "md"`: Lennard-Jones molecular dynamics (Sources/Dynamics), results in H5MD.
+// `kind = "md"`: Lennard-Jones molecular dynamics (the Dynamics engine), results in H5MD.
 import Dynamics
 import ForgeCore
 import Foundation
 import ResultsIO
 
-struct MDJob {
-    let settings: MDSettings
-    let output: String
+public struct MDJob {
+    public let settings: MDSettings
+    public let output: String
 
-    init(file: JobFile, output: String) throws {
+    public init(file: JobFile, output: String) throws {
         settings = try MDSettings(file: file)
         self.output = output
     }
@@ -94,38 +94,41 @@ struct MDJob {
         return nil
     }
 
-    func run(config: String, quiet: Bool) throws {
-        let comm = Launch.communicator
-        let started = Date()
+    /// Runs the job to its end (or to a signal: checkpoint, then `Interrupted`) and publishes
+    /// the H5MD file. A checkpoint of this very job, left by a preempted attempt, is continued.
+    public func run(_ context: RunContext) throws {
+        let comm = context.comm
         let s = settings
         try comm.agree { if comm.isRoot { try ensureWritable(path: output) } }
         if let r = s.restartPath { try comm.agree { if comm.isRoot { try ensureWritable(path: r) } } }
-        // A checkpoint of this very job (left by a preempted attempt) is continued, not restarted.
-        let checkpoint = MDCheckpoint.path(for: output)
-        let configSHA256 = SHA256.hex(Array(config.utf8))
-        let resume = try comm.agree { () throws -> MDCheckpoint.Resume? in
-            guard FileManager.default.fileExists(atPath: checkpoint) else { return nil }
-            return try MDCheckpoint.read(checkpoint, configSHA256: configSHA256)
+        let units = s.units
+        let h5Units = H5MDUnits(system: units.rawValue,
+                                length: units == .lj ? nil : units.length, time: units == .lj ? nil : units.time,
+                                velocity: units == .lj ? nil : units.velocity,
+                                energy: units.energy + (units.normalizeThermo ? " per atom" : ""),
+                                temperature: units.temperature, pressure: units.pressure)
+        var atomCount = 0
+        let trajectory = TrajectoryOutput(output: output, context: context) { path in
+            try H5MDWriter(path: path, particleCount: atomCount, units: h5Units, creatorVersion: qforgeVersion,
+                           author: ProcessInfo.processInfo.environment["USER"] ?? "qforge")
         }
+        let resume = try trajectory.resumePoint()
         let (state, typeCount, data) = try comm.agree { () throws -> (ParticleState, Int, LAMMPSDataFile?) in
             guard let resume else { return try loadSystem() }
-            return (try Self.state(restart: resume.contents, path: checkpoint, masses: nil), resume.contents.masses.count, nil)
+            return (try Self.state(restart: resume.contents, path: trajectory.checkpoint.path, masses: nil), resume.contents.masses.count, nil)
         }
-        if let resume { say("qforge md: continuing from checkpoint \(checkpoint) at step \(resume.contents.step)") }
+        if let resume { context.say("qforge md: continuing from checkpoint \(trajectory.checkpoint.path) at step \(resume.contents.step)") }
         let parameters = try comm.agree { () throws -> LJParameters in
             let p = try s.ljParameters(typeCount: typeCount)
             let box = state.boxHi - state.boxLo
             let shortest = min(box.x, box.y, box.z)
             if shortest < 2 * p.maxCutoff {
-                let where_ = data.map { InputError("", file: dataPath, line: $0.boxLine) }
                 let message = String(format: "box edge %.4g is shorter than twice the cutoff (2 × %.4g): an atom would meet its own image", shortest, p.maxCutoff)
-                if let where_ { throw InputError(message, file: where_.file, line: where_.line) }
+                if let data { throw InputError(message, file: dataPath, line: data.boxLine) }
                 throw file.error(message, at: "pair.cutoff")
             }
             return p
         }
-        var runID = comm.isRoot ? UUID().uuidString.lowercased() : ""
-        runID = comm.broadcast(runID, root: 0)
 
         let velocity: (temperature: Double, seed: UInt64)?
         if resume != nil { velocity = nil } else if let v = s.velocity { velocity = v } else if state.velocities == nil { velocity = (0, 1) } else { velocity = nil }
@@ -135,110 +138,87 @@ struct MDJob {
                                     timestep: s.timestep, integrator: s.integrator, velocity: velocity)
             } catch { throw inputError(error, data: data, state: state) }
         }
-
-        let partial = partialPath(for: output)
-        let units = s.units
+        atomCount = engine.totalAtoms
         let norm = units.normalizeThermo ? 1 / Double(engine.totalAtoms) : 1
-        let h5Units = H5MDUnits(system: units.rawValue,
-                                length: units == .lj ? nil : units.length, time: units == .lj ? nil : units.time,
-                                velocity: units == .lj ? nil : units.velocity,
-                                energy: units.energy + (units.normalizeThermo ? " per atom" : ""),
-                                temperature: units.temperature, pressure: units.pressure)
-        var writer: H5MDWriter? = nil
-        try comm.agree {
-            if comm.isRoot {
-                writer = try H5MDWriter(path: partial, particleCount: engine.totalAtoms, units: h5Units,
-                                        creatorVersion: qforgeVersion, author: ProcessInfo.processInfo.environment["USER"] ?? "qforge")
-                if resume != nil { try writer?.replay(from: checkpoint) }
-            }
-        }
         do {
+            try trajectory.open(replaying: resume != nil)
             let end = resume?.endStep ?? engine.step + s.steps
-            try runLoop(engine: engine, writer: writer, norm: norm, quiet: quiet, endStep: end, resumed: resume != nil) {
-                let contents = restartContents(engine: engine)
-                let sig = comm.interruptSignal()
-                try comm.agree {
-                    guard let writer, let contents else { return }
-                    try writer.closeAsCheckpoint(contents, configSHA256: configSHA256, endStep: end, to: checkpoint)
-                }
-                return Interrupted(checkpoint: checkpoint, signal: sig)
-            }
-            let wall = Date().timeIntervalSince(started)
-            try comm.agree {
-                guard comm.isRoot, let writer else { return }
-                let metadata = RunMetadata(qforgeVersion: qforgeVersion, jobKind: "md", runID: runID,
-                                           created: RunMetadata.timestamp(started), ranks: comm.size, wallSeconds: wall,
-                                           config: config, slurmJobID: RunMetadata.environmentSlurmJobID)
-                try writer.finish(metadata: metadata)
-                try publish(partial: partial, final: output)
-                if resume != nil { unlink(checkpoint) }
-            }
-            say("  wrote \(output)")
+            try runLoop(engine: engine, trajectory: trajectory, norm: norm, context: context, endStep: end, resumed: resume != nil)
+            try trajectory.publish(kind: "md")
+            context.say("  wrote \(output)")
+        } catch let stop as Interrupted {
+            throw stop  // the checkpoint took the .partial's place
         } catch {
-            writer = nil
-            if comm.isRoot { unlink(partial) }
+            trajectory.discard()
             throw inputError(error, data: data, state: state)
         }
     }
 
     /// Steps from the engine's step to `endStep`. `resumed`: the file already holds the frame of
-    /// the first step. `checkpoint` writes the checkpoint and returns the error that ends the run.
-    func runLoop(engine: MDEngine, writer: H5MDWriter?, norm: Double, quiet: Bool, endStep last: Int, resumed: Bool,
-                 checkpoint: () throws -> Interrupted) throws {
+    /// the first step.
+    func runLoop(engine: MDEngine, trajectory: TrajectoryOutput, norm: Double, context: RunContext, endStep last: Int, resumed: Bool) throws {
         let comm = engine.comm
         let s = settings
         let first = engine.step, steps = last - first
-        say("qforge md: \(engine.totalAtoms) atoms, \(s.units.rawValue) units, \(comm.size) rank\(comm.size == 1 ? "" : "s") as \(engine.grid.counts.x)×\(engine.grid.counts.y)×\(engine.grid.counts.z) bricks, \(steps) steps of \(s.timestep)")
-        say(pad("Step", 10) + ["Temp", "E_pair", "TotEng", "Press"].map { " " + pad($0, 20) }.joined())
+        context.say("qforge md: \(engine.totalAtoms) atoms, \(s.units.rawValue) units, \(comm.size) rank\(comm.size == 1 ? "" : "s") as \(engine.grid.counts.x)×\(engine.grid.counts.y)×\(engine.grid.counts.z) bricks, \(steps) steps of \(s.timestep)")
+        context.say(pad("Step", 10) + ["Temp", "E_pair", "TotEng", "Press"].map { " " + pad($0, 20) }.joined())
         func row(_ t: Thermo) throws {
             guard t.potentialEnergy.isFinite, t.kineticEnergy.isFinite, t.pressure.isFinite else { throw DynamicsFailure.notFinite(step: t.step) }
-            say(String(format: "%10d %20.14g %20.14g %20.14g %20.14g", t.step, t.temperature, t.potentialEnergy * norm,
-                       t.totalEnergy * norm, t.pressure))
+            context.say(String(format: "%10d %20.14g %20.14g %20.14g %20.14g", t.step, t.temperature, t.potentialEnergy * norm,
+                               t.totalEnergy * norm, t.pressure))
         }
         var outputTime = 0.0
         let setupThermo = engine.thermo()
         try row(setupThermo)
         let frames = s.trajectoryEvery > 0
-        if frames && !resumed { try writeFrame(engine: engine, thermo: setupThermo, writer: writer, norm: norm) }
-        let progress = ProgressReporter(label: "md steps", enabled: !quiet && comm.isRoot)
+        if frames && !resumed { try writeFrame(engine: engine, thermo: setupThermo, writer: trajectory.writer, norm: norm) }
+        let progress = context.progress("md steps")
         let loopStart = Date()
-        var stopRequestedAt: Int? = nil
+        // A checkpoint (signal or periodic) asked for at a step whose lists were not rebuilt waits
+        // here, with the step it was asked at.
+        var pending: (decision: CheckpointSchedule.Decision, since: Int)? = nil
         for k in 0..<steps {
             let step = first + k + 1
             let isThermo = step % s.thermoEvery == 0 || step == last
             let isFrame = (frames && step % s.trajectoryEvery == 0) || step == last
             let isRestart = s.restartPath != nil && ((s.restartEvery > 0 && step % s.restartEvery == 0) || step == last)
-            let overdue = stopRequestedAt.map { step - $0 > 100 } ?? false
+            let overdue = pending.map { step - $0.since > 100 } ?? false
             try engine.advance(energy: isThermo || isFrame, forceRebuild: isRestart || overdue)
             let t0 = Date()
             if isThermo || isFrame {
                 let t = engine.thermo()
                 if isThermo { try row(t) }
-                if isFrame { try writeFrame(engine: engine, thermo: t, writer: writer, norm: norm) }
+                if isFrame { try writeFrame(engine: engine, thermo: t, writer: trajectory.writer, norm: norm) }
             }
             if isRestart, let path = s.restartPath { try writeRestart(engine: engine, path: path) }
             outputTime += Date().timeIntervalSince(t0)
             progress.update(done: k + 1, of: steps)
-            // Preemption: checkpoint only at a step whose lists were rebuilt anyway, so the
-            // continued run repeats this one bit for bit. Poll there and every 100 steps (a cold
-            // solid may seldom rebuild); if no rebuild comes within 100 steps of the request,
-            // force one (the continuation is then exact to round-off only).
+            // Checkpoints only at a step whose lists were rebuilt anyway, so the continued run
+            // repeats this one bit for bit. Poll there and every 100 steps (a cold solid may
+            // seldom rebuild); if no rebuild comes within 100 steps of the request, force one
+            // (the continuation is then exact to round-off only). A signal outranks a periodic
+            // checkpoint.
             let rebuilt = engine.lastBuild == step
-            if step < last && (rebuilt || step % 100 == 0) && (stopRequestedAt != nil || comm.interruptRequested()) {
-                if rebuilt {
-                    progress.finish()
-                    throw try checkpoint()
-                }
-                if stopRequestedAt == nil { stopRequestedAt = step }
+            guard step < last && (rebuilt || step % 100 == 0) else { continue }
+            var decision = context.schedule.poll(comm)
+            if let waiting = pending?.decision, case .proceed = decision { decision = waiting }
+            guard decision != .proceed else { continue }
+            if rebuilt {
+                if case .stop = decision { progress.finish() }
+                try trajectory.write(decision, endStep: last) { restartContents(engine: engine) }
+                pending = nil
+            } else if pending == nil || decision != pending?.decision {
+                pending = (decision, pending?.since ?? step)
             }
         }
         progress.finish()
         if steps == 0 {
-            try writeFrame(engine: engine, thermo: setupThermo, writer: writer, norm: norm)
+            try writeFrame(engine: engine, thermo: setupThermo, writer: trajectory.writer, norm: norm)
             if let path = s.restartPath { try writeRestart(engine: engine, path: path) }
         }
         let loop = Date().timeIntervalSince(loopStart)
-        report(engine: engine, first: first, loop: loop, output: outputTime)
+        report(engine: engine, first: first, loop: loop, output: outputTime, context: context)
+        context.metrics = ["atoms": Double(engine.totalAtoms), "steps": Double(steps)]
     }
 
     /// Rank 0 gathers every atom (88 bytes each) and appends one H5MD frame in id order.
@@ -310,13 +290,14 @@ struct MDJob {
     }
 
     /// LAMMPS-style loop summary: time, rate, and the Pair/Neigh/Comm/Output/Modify/Other split.
-    func report(engine: MDEngine, first: Int, loop: Double, output: Double) {
+    func report(engine: MDEngine, first: Int, loop: Double, output: Double, context: RunContext) {
         let comm = engine.comm
         let t = engine.times
         let other = max(0, loop - t.pair - t.neighbor - t.comm - t.modify - output)
         let mine = [t.pair, t.neighbor, t.comm, output, t.modify, other]
         let all = comm.allgather(mine)
         guard comm.isRoot else { return }
+        let say = context.say
         let steps = engine.step - first
         say(String(format: "Loop time of %.6g on %d procs for %d steps with %d atoms", loop, comm.size, steps, engine.totalAtoms))
         let rate = Double(steps) * Double(engine.totalAtoms) / max(loop, 1e-12)
@@ -328,5 +309,6 @@ struct MDJob {
             say(name.padding(toLength: 7, withPad: " ", startingAt: 0)
                 + String(format: " | %10.5g | %10.5g | %10.5g | %6.2f", values.min()!, avg, values.max()!, 100 * avg / max(loop, 1e-12)))
         }
+        context.reportCheckpoints()
     }
 }

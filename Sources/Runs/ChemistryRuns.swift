@@ -22,10 +22,9 @@ struct MoleculeSpec {
     var fcidumpPath: String?
 
     init(file: JobFile, allowFCIDUMP: Bool) throws {
-        if allowFCIDUMP, let path = try file.string("fcidump") {
+        if allowFCIDUMP, let path = try file.path("fcidump") {
             guard !file.has("molecule.elements") else { throw file.error("give either 'fcidump' or a [molecule] table, not both", at: "fcidump") }
-            let folder = (file.path as NSString).deletingLastPathComponent
-            fcidumpPath = path.hasPrefix("/") || folder.isEmpty ? path : folder + "/" + path
+            fcidumpPath = path
             return
         }
         let symbols = try file.require("molecule.elements", file.strings)
@@ -130,10 +129,6 @@ struct VQESettings {
     }
 }
 
-func note(_ text: String, quiet: Bool) {
-    if !quiet && Launch.isRoot { FileHandle.standardError.write(("qforge: " + text + "\n").data(using: .utf8)!) }
-}
-
 /// Exact sector energy, or nil when the sector is too large for dense diagonalisation.
 func exactEnergy(_ q: QubitHamiltonian, _ h: ElectronicHamiltonian) -> Double? {
     try? exactGroundEnergy(q, orbitals: h.orbitalCount, alpha: h.alphaElectrons, beta: h.betaElectrons)
@@ -147,14 +142,14 @@ func vqeRecord(_ r: VQEResult, q: QubitHamiltonian, h: ElectronicHamiltonian, ex
               qubits: q.qubitCount, electrons: h.electronCount, converged: r.converged, iterations: r.iterations, source: source)
 }
 
-struct VQEJob {
+public struct VQEJob {
     static let keys: Set<String> = Set(["kind", "output", "fcidump"]).union(MoleculeSpec.keys.subtracting(["molecule.velocities"])).union(VQESettings.keys)
     let file: JobFile
     let output: String
     let molecule: MoleculeSpec
     let settings: VQESettings
 
-    init(file: JobFile, output: String) throws {
+    public init(file: JobFile, output: String) throws {
         try file.checkKeys(allowed: Self.keys)
         self.file = file
         self.output = output
@@ -162,9 +157,9 @@ struct VQEJob {
         settings = try VQESettings(file: file, adaptAllowed: true)
     }
 
-    func run(config: String, quiet: Bool, recording: RunRecording) throws {
-        let comm = Launch.communicator
-        let started = Date()
+    public func run(_ context: RunContext) throws {
+        let comm = context.comm
+        let say = context.say
         try comm.agree { if comm.isRoot { try ensureWritable(path: output) } }
         let (h, hartreeFock, source) = try comm.agree { try molecule.hamiltonian(file: file) }
         let q = QubitHamiltonian(jordanWigner: h)
@@ -173,7 +168,7 @@ struct VQEJob {
         }
         say("qforge vqe: \(q.qubitCount) qubits, \(h.electronCount) electrons, \(q.terms.count) Pauli terms in \(q.groups.groupCount) groups, \(settings.ansatz) ansatz, \(comm.size) rank\(comm.size == 1 ? "" : "s")")
         if let hartreeFock { say(String(format: "  E(RHF)   = %.12f", hartreeFock)) }
-        let progress: (Int, Double) -> Void = { k, e in note((settings.ansatz == "adapt" ? "vqe operator " : "vqe iteration ") + String(format: "%d: E = %.12f", k, e), quiet: quiet) }
+        let progress: (Int, Double) -> Void = { k, e in context.note((settings.ansatz == "adapt" ? "vqe operator " : "vqe iteration ") + String(format: "%d: E = %.12f", k, e)) }
         let result = settings.ansatz == "adapt"
             ? runADAPTVQE(objective, pool: generalizedExcitations(h), poolTolerance: settings.adaptTolerance, maxOperators: settings.maxOperators,
                           settings: settings.optimizer, onIteration: progress)
@@ -182,9 +177,8 @@ struct VQEJob {
         say(String(format: "  E(VQE)   = %.12f  (%d parameters, %d iterations, %d evaluations", result.energy, result.parameters.count,
                    result.iterations, result.evaluations) + (result.converged ? ")" : ", NOT converged)"))
         if let exact { say(String(format: "  E(exact) = %.12f  (VQE − exact = %.3e)", exact, result.energy - exact)) }
-        recording.metrics["energy_hartree"] = result.energy
-        recording.metrics["parameters"] = Double(result.parameters.count)
-        recording.metrics["iterations"] = Double(result.iterations)
+        context.metrics = ["energy_hartree": result.energy, "parameters": Double(result.parameters.count),
+                           "iterations": Double(result.iterations)]
         var record = vqeRecord(result, q: q, h: h, exact: exact, hartreeFock: hartreeFock, ansatz: settings.ansatz, source: source)
         record.elements = molecule.elements.map(\.rawValue)
         record.positionsAngstrom = molecule.positions.flatMap { [$0.x, $0.y, $0.z].map { $0 * angstromPerBohr } }
@@ -192,11 +186,11 @@ struct VQEJob {
         try comm.agree {
             guard comm.isRoot else { return }
             do {
-                let metadata = RunMetadata(jobKind: "vqe", config: config, ranks: comm.size, wallSeconds: Date().timeIntervalSince(started))
-                try record.writeFile(path: partial, metadata: metadata)
+                try record.writeFile(path: partial, metadata: context.metadata(kind: "vqe"))
                 try publish(partial: partial, final: output)
             } catch { unlink(partial); throw error }
         }
+        context.resultPath = output
         say("  wrote \(output)")
     }
 }
@@ -223,12 +217,12 @@ struct DynamicsRun {
 typealias NuclearForces = (energy: Double, forces: [SIMD3<Double>], terms: [(name: String, value: Double)])
 
 /// Velocity Verlet of `state` with H5MD output (Å, fs, hartree) plus /hamiltonian and /vqe of the
-/// final geometry: shared by `bomd` and `qmmm`.
-func runNuclearDynamics(kind: String, config: String, output: String, run: DynamicsRun, state initial: NuclearState,
+/// final geometry: shared by `bomd` and `qmmm`. Checkpoints (signal, `checkpoint_every`) between
+/// two steps hold the frames so far, the nuclei, forces and the VQE warm start.
+func runNuclearDynamics(kind: String, context: RunContext, output: String, run: DynamicsRun, state initial: NuclearState,
                         species: [Int32], boxEdge: Double, molecule: MoleculeSpec, potential: VQEPotential, exact: Bool,
-                        quiet: Bool, recording: RunRecording, force: @escaping ([SIMD3<Double>]) throws -> NuclearForces) throws {
-    let comm = Launch.communicator
-    let started = Date()
+                        force: @escaping ([SIMD3<Double>]) throws -> NuclearForces) throws {
+    let comm = context.comm
     try comm.agree { if comm.isRoot { try ensureWritable(path: output) } }
     var state = initial
     var terms: [(name: String, value: Double)] = []
@@ -241,13 +235,15 @@ func runNuclearDynamics(kind: String, config: String, output: String, run: Dynam
             throw RuntimeError("the molecule left the valid region during the run: \(e.message)")
         }
     }
-    // A checkpoint of this very job (left by a preempted attempt) is continued, not restarted.
-    let checkpoint = MDCheckpoint.path(for: output)
-    let configSHA256 = SHA256.hex(Array(config.utf8))
-    let resume = try comm.agree { () throws -> MDCheckpoint.Resume? in
-        guard FileManager.default.fileExists(atPath: checkpoint) else { return nil }
-        return try MDCheckpoint.read(checkpoint, configSHA256: configSHA256)
+    let n = state.positions.count
+    let units = H5MDUnits(system: kind, length: "Angstrom", time: "fs", velocity: "Angstrom fs-1",
+                          energy: "hartree", temperature: "K", pressure: "hartree bohr-3")
+    let trajectory = TrajectoryOutput(output: output, context: context) { path in
+        try H5MDWriter(path: path, particleCount: n, units: units, creatorVersion: qforgeVersion,
+                       author: ProcessInfo.processInfo.environment["USER"] ?? "qforge")
     }
+    // A checkpoint of this very job (left by a preempted attempt) is continued, not restarted.
+    let resume = try trajectory.resumePoint()
     var history: [Double] = []
     var firstStep = 1
     if let resume {
@@ -255,33 +251,22 @@ func runNuclearDynamics(kind: String, config: String, output: String, run: Dynam
         func vectors(_ flat: [Double]) -> [SIMD3<Double>] { stride(from: 0, to: flat.count, by: 3).map { SIMD3(flat[$0], flat[$0 + 1], flat[$0 + 2]) } }
         guard c.units == kind, c.positions.count == 3 * state.positions.count,
               let parameters = c.auxiliary["vqe_parameters"], let energy = c.auxiliary["potential_energy"]?.first else {
-            throw InputError("checkpoint is not one of this \(kind) job's; delete it to start afresh", file: checkpoint)
+            throw InputError("checkpoint is not one of this \(kind) job's; delete it to start afresh", file: trajectory.checkpoint.path)
         }
         (state.positions, state.velocities, state.forces) = (vectors(c.positions), vectors(c.velocities), vectors(c.forces))
         state.potentialEnergy = energy
         history = c.auxiliary["energy_history"] ?? []
         potential.warmStart(from: parameters)
         firstStep = c.step + 1
-        say("qforge \(kind): continuing from checkpoint \(checkpoint) at step \(c.step)")
+        context.say("qforge \(kind): continuing from checkpoint \(trajectory.checkpoint.path) at step \(c.step)")
     } else {
         (state.potentialEnergy, state.forces) = try comm.agree { try step(state.positions) }
-    }
-    let n = state.positions.count
-    let units = H5MDUnits(system: kind, length: "Angstrom", time: "fs", velocity: "Angstrom fs-1",
-                          energy: "hartree", temperature: "K", pressure: "hartree bohr-3")
-    let partial = partialPath(for: output)
-    var writer: H5MDWriter? = nil
-    try comm.agree {
-        if comm.isRoot {
-            writer = try H5MDWriter(path: partial, particleCount: n, units: units, creatorVersion: qforgeVersion,
-                                    author: ProcessInfo.processInfo.environment["USER"] ?? "qforge")
-        }
     }
     let dt = run.timestep * AtomicUnits.femtosecond
     let toAngstromPerFs = angstromPerBohr * AtomicUnits.femtosecond
     func frame(_ k: Int) throws {
         history.append(potential.last?.result.energy ?? .nan)
-        guard let writer else { return }
+        guard let writer = trajectory.writer else { return }
         let time = Double(k) * run.timestep
         try writer.appendFrame(step: k, time: time, boxEdges: SIMD3(repeating: boxEdge * angstromPerBohr),
                                ids: (0..<n).map { Int64($0 + 1) }, species: species,
@@ -294,15 +279,15 @@ func runNuclearDynamics(kind: String, config: String, output: String, run: Dynam
             ("temperature", .temperature, state.temperature),
         ] + terms.map { (name: $0.name, kind: H5MDWriter.ObservableKind.energy, value: $0.value) })
     }
-    say(["Step", "Time/fs", "E_pot/Ha", "E_kin/Ha", "E_total/Ha"].enumerated().map { k, title in
+    context.say(["Step", "Time/fs", "E_pot/Ha", "E_kin/Ha", "E_total/Ha"].enumerated().map { k, title in
         String(repeating: " ", count: [8, 10, 20, 20, 20][k] - title.count) + title }.joined(separator: " "))
     func row(_ k: Int) {
-        say(String(format: "%8d %10.4f %20.12f %20.12f %20.12f", k, Double(k) * run.timestep, state.potentialEnergy, state.kineticEnergy,
-                   state.potentialEnergy + state.kineticEnergy))
+        context.say(String(format: "%8d %10.4f %20.12f %20.12f %20.12f", k, Double(k) * run.timestep, state.potentialEnergy, state.kineticEnergy,
+                           state.potentialEnergy + state.kineticEnergy))
     }
-    let progress = ProgressReporter(label: "\(kind) steps", enabled: !quiet && comm.isRoot)
-    /// Preemption between two steps: the frames so far plus the nuclei, forces and VQE warm start.
-    func writeCheckpoint(after k: Int) throws -> Interrupted {
+    let progress = context.progress("\(kind) steps")
+    /// The nuclei, forces and VQE warm start after step k (every rank holds them).
+    func contents(after k: Int) -> MDRestartFile.Contents {
         var contents = MDRestartFile.Contents(
             units: kind, step: k, time: Double(k) * run.timestep, boxLo: [0, 0, 0], boxHi: Array(repeating: boxEdge, count: 3),
             masses: state.masses, ids: (0..<n).map { Int64($0 + 1) }, types: species,
@@ -310,17 +295,11 @@ func runNuclearDynamics(kind: String, config: String, output: String, run: Dynam
             forces: state.forces.flatMap { [$0.x, $0.y, $0.z] }, thermostat: [])
         contents.auxiliary = ["vqe_parameters": potential.parameters ?? [], "potential_energy": [state.potentialEnergy],
                              "energy_history": history]
-        try comm.agree {
-            guard let writer else { return }
-            try writer.closeAsCheckpoint(contents, configSHA256: configSHA256, endStep: run.steps, to: checkpoint)
-        }
-        let signal = comm.interruptSignal()
-        return Interrupted(checkpoint: checkpoint, signal: signal)
+        return contents
     }
     do {
-        if resume != nil {
-            try comm.agree { try writer?.replay(from: checkpoint) }
-        } else {
+        try trajectory.open(replaying: resume != nil)
+        if resume == nil {
             try comm.agree { try frame(0) }
             row(0)
         }
@@ -331,9 +310,10 @@ func runNuclearDynamics(kind: String, config: String, output: String, run: Dynam
                 row(k)
             }
             progress.update(done: k, of: run.steps)
-            if k < run.steps && comm.interruptRequested() {
-                progress.finish()
-                throw try writeCheckpoint(after: k)
+            if k < run.steps {
+                let decision = context.schedule.poll(comm)
+                if case .stop = decision { progress.finish() }
+                try trajectory.write(decision, endStep: run.steps) { contents(after: k) }
             }
         }
         progress.finish()
@@ -345,27 +325,21 @@ func runNuclearDynamics(kind: String, config: String, output: String, run: Dynam
                                hartreeFock: last.hartreeFock, ansatz: "uccsd", history: history, source: "sto-3g rhf at the final geometry")
         record.elements = molecule.elements.map(\.rawValue)
         record.positionsAngstrom = qmPositions.flatMap { [$0.x, $0.y, $0.z].map { $0 * angstromPerBohr } }
-        recording.metrics["vqe_runs"] = Double(potential.vqeRuns)
-        recording.metrics["steps"] = Double(run.steps)
-        try comm.agree {
-            guard comm.isRoot, let writer else { return }
-            try writer.addVQE(record)
-            try writer.finish(metadata: RunMetadata(jobKind: kind, config: config, ranks: comm.size, wallSeconds: Date().timeIntervalSince(started)))
-            try publish(partial: partial, final: output)
-            if resume != nil { unlink(checkpoint) }
-        }
-        say("  \(potential.vqeRuns) VQE runs; wrote \(output)")
+        context.metrics["vqe_runs"] = Double(potential.vqeRuns)
+        context.metrics["steps"] = Double(run.steps)
+        try trajectory.publish(kind: kind) { try $0.addVQE(record) }
+        context.reportCheckpoints()
+        context.say("  \(potential.vqeRuns) VQE runs; wrote \(output)")
     } catch let stop as Interrupted {
         throw stop   // the checkpoint took the .partial's place
     } catch {
-        writer = nil
-        if comm.isRoot { unlink(partial) }
+        trajectory.discard()
         throw error
     }
 }
 
 /// `kind = "bomd"`: the molecule alone, in vacuum.
-struct BOMDJob {
+public struct BOMDJob {
     static let keys: Set<String> = Set(["kind", "output"]).union(DynamicsRun.keys).union(MoleculeSpec.keys)
         .union(VQESettings.keys.subtracting(["vqe.adapt_tolerance", "vqe.max_operators"]))
     let file: JobFile
@@ -376,7 +350,7 @@ struct BOMDJob {
     /// bohr per a.u. time
     let velocities: [SIMD3<Double>]
 
-    init(file: JobFile, output: String) throws {
+    public init(file: JobFile, output: String) throws {
         try file.checkKeys(allowed: Self.keys)
         self.file = file
         self.output = output
@@ -386,16 +360,16 @@ struct BOMDJob {
         velocities = try molecule.velocities(file: file)
     }
 
-    func run(config: String, quiet: Bool, recording: RunRecording) throws {
-        let comm = Launch.communicator
+    public func run(_ context: RunContext) throws {
+        let comm = context.comm
         let potential = VQEPotential(elements: molecule.elements, charge: molecule.charge, multiplicity: molecule.multiplicity,
                                      comm: comm, settings: settings.optimizer)
         let state = NuclearState(positions: molecule.positions, velocities: velocities,
                                  masses: molecule.elements.map { $0.mass * AtomicUnits.massPerAMU })
-        say("qforge bomd: \(molecule.elements.map(\.rawValue).joined()) (\(molecule.elements.count) nuclei), \(dynamics.steps) steps of \(dynamics.timestep) fs, UCCSD-VQE forces by central differences (h = \(dynamics.forceStep) bohr), \(comm.size) rank\(comm.size == 1 ? "" : "s")")
-        try runNuclearDynamics(kind: "bomd", config: config, output: output, run: dynamics, state: state,
+        context.say("qforge bomd: \(molecule.elements.map(\.rawValue).joined()) (\(molecule.elements.count) nuclei), \(dynamics.steps) steps of \(dynamics.timestep) fs, UCCSD-VQE forces by central differences (h = \(dynamics.forceStep) bohr), \(comm.size) rank\(comm.size == 1 ? "" : "s")")
+        try runNuclearDynamics(kind: "bomd", context: context, output: output, run: dynamics, state: state,
                                species: molecule.elements.map { Int32($0.nuclearCharge) }, boxEdge: 0, molecule: molecule,
-                               potential: potential, exact: settings.exact, quiet: quiet, recording: recording) { x in
+                               potential: potential, exact: settings.exact) { x in
             let r = try potential.energyAndForces(x, step: dynamics.forceStep)
             return (r.energy, r.forces, [])
         }
@@ -405,7 +379,7 @@ struct BOMDJob {
 /// `kind = "qmmm"`: the molecule (VQE) in a periodic Lennard-Jones bath (e.g. argon).
 /// Rank layout: the statevector of every VQE is split over all ranks; the bath is small and every
 /// rank evaluates it whole (identical on every rank), so the ranks never wait on each other.
-struct QMMMJob {
+public struct QMMMJob {
     static let keys: Set<String> = Set(["kind", "output", "pair.cutoff",
         "bath.lattice", "bath.constant", "bath.cells", "bath.mass", "bath.epsilon", "bath.sigma", "bath.exclusion",
         "bath.temperature", "bath.seed", "bath.atomic_number", "qm_mm.epsilon", "qm_mm.sigma"])
@@ -422,7 +396,7 @@ struct QMMMJob {
     let bathMass: Double, bathLJ: (epsilon: Double, sigma: Double), qmLJ: (epsilon: Double, sigma: Double)
     let cutoff: Double, temperature: Double, seed: UInt64, atomicNumber: Int32
 
-    init(file: JobFile, output: String) throws {
+    public init(file: JobFile, output: String) throws {
         try file.checkKeys(allowed: Self.keys)
         self.file = file
         self.output = output
@@ -466,8 +440,8 @@ struct QMMMJob {
         guard !bath.isEmpty else { throw file.error("no bath atom is left outside 'bath.exclusion' of the molecule", at: file.has("bath.exclusion") ? "bath.exclusion" : "bath.cells") }
     }
 
-    func run(config: String, quiet: Bool, recording: RunRecording) throws {
-        let comm = Launch.communicator
+    public func run(_ context: RunContext) throws {
+        let comm = context.comm
         let potential = VQEPotential(elements: molecule.elements, charge: molecule.charge, multiplicity: molecule.multiplicity,
                                      comm: comm, settings: settings.optimizer)
         let system = QMMMSystem(qmCount: molecule.elements.count, box: box, bath: bathLJ, qmAtom: qmLJ, cutoff: cutoff,
@@ -475,11 +449,10 @@ struct QMMMJob {
         let masses = molecule.elements.map { $0.mass * AtomicUnits.massPerAMU } + Array(repeating: bathMass, count: bath.count)
         let bathVelocities = maxwellBoltzmann(masses: Array(repeating: bathMass, count: bath.count), temperature: temperature, seed: seed)
         let state = NuclearState(positions: molecule.positions + bath, velocities: velocities + bathVelocities, masses: masses)
-        say("qforge qmmm: \(molecule.elements.map(\.rawValue).joined()) (VQE) in \(bath.count) bath atoms (LJ), box \(String(format: "%.4g", box * angstromPerBohr)) Å, \(dynamics.steps) steps of \(dynamics.timestep) fs, \(comm.size) rank\(comm.size == 1 ? "" : "s") sharing each statevector; the bath on every rank")
-        try runNuclearDynamics(kind: "qmmm", config: config, output: output, run: dynamics, state: state,
+        context.say("qforge qmmm: \(molecule.elements.map(\.rawValue).joined()) (VQE) in \(bath.count) bath atoms (LJ), box \(String(format: "%.4g", box * angstromPerBohr)) Å, \(dynamics.steps) steps of \(dynamics.timestep) fs, \(comm.size) rank\(comm.size == 1 ? "" : "s") sharing each statevector; the bath on every rank")
+        try runNuclearDynamics(kind: "qmmm", context: context, output: output, run: dynamics, state: state,
                                species: molecule.elements.map { Int32($0.nuclearCharge) } + Array(repeating: atomicNumber, count: bath.count),
-                               boxEdge: box, molecule: molecule, potential: potential, exact: settings.exact, quiet: quiet,
-                               recording: recording) { x in
+                               boxEdge: box, molecule: molecule, potential: potential, exact: settings.exact) { x in
             let r = try system.energyAndForces(x)
             return (r.energy, r.forces, [("qm_energy", r.qm), ("lj_energy", r.mm)])
         }

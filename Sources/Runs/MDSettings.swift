@@ -1,4 +1,5 @@
 // `kind = "md"` job files: every key, its default and its checks (docs/md.md lists them).
+import Dynamics
 import ForgeCore
 import Foundation
 
@@ -10,7 +11,7 @@ public struct MDSettings: Sendable {
     }
 
     public static let keys: Set<String> = [
-        "kind", "output", "units",
+        "kind", "output", "units", "checkpoint_every",
         "system.lattice", "system.density", "system.lattice_constant", "system.cells", "system.types",
         "system.basis_types", "system.masses", "system.data_file", "system.restart",
         "pair.style", "pair.cutoff", "pair.epsilon", "pair.sigma", "pair.shift", "pair.mixing", "pair.coeff",
@@ -35,6 +36,8 @@ public struct MDSettings: Sendable {
     public var trajectoryEvery: Int
     public var restartPath: String?
     public var restartEvery: Int
+    /// Seconds of wall time between periodic checkpoints (nil: the command line's, else 0).
+    public var checkpointEvery: Double?
 
     public init(file: JobFile) throws {
         self.file = file
@@ -50,8 +53,6 @@ public struct MDSettings: Sendable {
             }
             units = style
         }
-        let folder = (file.path as NSString).deletingLastPathComponent
-        func resolve(_ path: String) -> String { path.hasPrefix("/") || folder.isEmpty ? path : folder + "/" + path }
 
         // System.
         let sourceKeys = ["system.lattice", "system.data_file", "system.restart"].filter { file.has($0) }
@@ -103,10 +104,10 @@ public struct MDSettings: Sendable {
             }
             source = .lattice(LatticeSpec(kind: kind, constant: a, cells: SIMD3(cellsValue[0], cellsValue[1], cellsValue[2]), basisTypes: basisTypes))
             _ = typeCount
-        } else if let path = try file.string("system.data_file") {
-            source = .dataFile(path: resolve(path))
+        } else if let path = try file.path("system.data_file") {
+            source = .dataFile(path: path)
         } else {
-            source = .restart(path: resolve(try file.require("system.restart", file.string)))
+            source = .restart(path: try file.require("system.restart", file.path))
         }
         for key in ["system.density", "system.lattice_constant", "system.cells", "system.types", "system.basis_types"] where file.has(key) {
             if case .lattice = source { continue }
@@ -179,6 +180,7 @@ public struct MDSettings: Sendable {
         }
         if thermoEvery == 0 { thermoEvery = max(steps, 1) }
         restartPath = try file.string("output.restart")
+        checkpointEvery = try file.checkpointInterval()
         if restartEvery > 0 && restartPath == nil {
             throw file.error("'output.restart_every' needs 'output.restart' (the checkpoint file)", at: "output.restart_every")
         }
