@@ -1,8 +1,9 @@
 #!/bin/bash
 # Runs one QForge job file under mpirun, inside a Slurm job or on its own, and handles preemption:
-# SIGUSR1/SIGTERM are forwarded to the ranks (mpirun passes SIGUSR1 on), the engine writes
-# <output>.checkpoint at its next safe point and exits 75; under Slurm this script then requeues
-# the job, and the requeued run (same job id, same output name) continues from the checkpoint.
+# SIGUSR1/SIGTERM reach the ranks (from Slurm directly, or forwarded by this script), the engine
+# writes <output>.checkpoint at its next safe point and exits 75; under Slurm this script then
+# requeues the job (a preemption is requeued by Slurm itself), and the requeued run (same job id,
+# same output name) continues from the checkpoint. The catalog records the attempt `cancelled`.
 #
 #   jobs/qforge-job.sh JOB.toml [OUTPUT] [-- extra qforge run options]
 #   RANKS=4 jobs/qforge-job.sh configs/md-argon-nvt.toml results/argon.h5md
@@ -32,8 +33,15 @@ args+=("$@")
 
 echo "qforge-job: $(date -u +%FT%TZ) ${SLURM_JOB_ID:+slurm job $SLURM_JOB_ID${SLURM_ARRAY_TASK_ID:+ task $SLURM_ARRAY_TASK_ID} }attempt $(( ${SLURM_RESTART_COUNT:-0} + 1 )): $RANKS rank(s), qforge ${args[*]}"
 
-# mpirun in the background so that this shell can receive the signal and pass it on as SIGUSR1
-# (mpirun itself would end the job on SIGTERM instead of forwarding it).
+# Slurm's scancel, a preemption (PreemptMode=REQUEUE) and the end of the time limit send SIGTERM
+# to every process of the job at once: the ranks note it and write their checkpoint, but Open
+# MPI's mpirun answers SIGTERM by killing the ranks 1 s later. Give them QFORGE_KILL_GRACE
+# seconds (default 30: mpirun passes SIGTERM on after that, SIGKILL after twice that; Slurm's
+# KillWait or GraceTime ends the job in any case).
+export OMPI_MCA_odls_base_sigkill_timeout=${OMPI_MCA_odls_base_sigkill_timeout:-${QFORGE_KILL_GRACE:-30}}
+
+# mpirun in the background so that this shell can receive a signal sent to it alone
+# (scancel --batch, kill) and pass it on as SIGUSR1, which mpirun forwards to the ranks.
 "$ROOT/scripts/mpirun" -np "$RANKS" "$QFORGE" "${args[@]}" &
 pid=$!
 forward() { echo "qforge-job: received $1, asking qforge to checkpoint"; kill -USR1 "$pid" 2>/dev/null; }

@@ -340,7 +340,7 @@ func runNuclearDynamics(kind: String, context: RunContext, output: String, run: 
 
 /// `kind = "bomd"`: the molecule alone, in vacuum.
 public struct BOMDJob {
-    static let keys: Set<String> = Set(["kind", "output"]).union(DynamicsRun.keys).union(MoleculeSpec.keys)
+    static let keys: Set<String> = Set(["kind", "output", "checkpoint_every"]).union(DynamicsRun.keys).union(MoleculeSpec.keys)
         .union(VQESettings.keys.subtracting(["vqe.adapt_tolerance", "vqe.max_operators"]))
     let file: JobFile
     let output: String
@@ -380,7 +380,7 @@ public struct BOMDJob {
 /// Rank layout: the statevector of every VQE is split over all ranks; the bath is small and every
 /// rank evaluates it whole (identical on every rank), so the ranks never wait on each other.
 public struct QMMMJob {
-    static let keys: Set<String> = Set(["kind", "output", "pair.cutoff",
+    static let keys: Set<String> = Set(["kind", "output", "checkpoint_every", "pair.cutoff",
         "bath.lattice", "bath.constant", "bath.cells", "bath.mass", "bath.epsilon", "bath.sigma", "bath.exclusion",
         "bath.temperature", "bath.seed", "bath.atomic_number", "qm_mm.epsilon", "qm_mm.sigma"])
         .union(DynamicsRun.keys).union(MoleculeSpec.keys).union(VQESettings.keys.subtracting(["vqe.adapt_tolerance", "vqe.max_operators"]))

@@ -61,10 +61,10 @@ public struct StatevectorJob {
 
         let progress = context.progress("gates")
         let simulationStart = Date()
-        var result: SimulationResult? = nil
-        while result == nil {
+        var finished: SimulationResult? = nil
+        while finished == nil {
             do {
-                result = try simulator.run(program, options: SimulationOptions(shots: shots, seed: seed, observables: paulis),
+                finished = try simulator.run(program, options: SimulationOptions(shots: shots, seed: seed, observables: paulis),
                                            resume: position.map { ($0.done, $0.layout) }) {
                     progress.update(done: $0, of: $1)
                 }
@@ -86,7 +86,7 @@ public struct StatevectorJob {
                 position = here
             }
         }
-        let result = result!
+        let result = finished!
         progress.finish()
         let simulationSeconds = Date().timeIntervalSince(simulationStart)
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Catalog
 import ForgeCore
+import Runs
 import Foundation
 
 /// `qforge catalog …`: the run catalog from the command line (the local SQLite store), its

@@ -29,6 +29,7 @@ final class DriverTests: XCTestCase {
     /// Runs `job` on `ranks` in-process ranks; returns rank 0's context and error.
     func run(_ job: Job, ranks: Int, checkpointEvery: Double = 0) -> (context: RunContext?, error: Error?) {
         let box = ResultBox()
+        nonisolated(unsafe) let job = job  // read-only on every rank
         InProcessWorld(size: ranks).run { comm in
             let context = RunContext(comm: comm, config: job.config, quiet: true, checkpointEvery: checkpointEvery, print: { _ in })
             var failure: Error? = nil
