@@ -15,8 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 import numpy as np  # noqa: E402
 
-# H2 / STO-3G full-CI energies (hartree) by bond length (Å), from PySCF 2.14.0
-# (/work/shared/reference/README.md): the exact curve a VQE dissociation scan should follow.
+# H2 / STO-3G full-CI energies (hartree) by bond length (Å), from PySCF 2.14.0: the exact curve a VQE dissociation scan should follow.
 H2_STO3G_FCI = {
     0.5: -1.055159794471,
     0.735: -1.137306035753,

@@ -90,18 +90,47 @@ public struct OptimizerSettings: Sendable {
     }
 }
 
-/// BFGS with a backtracking (Armijo) line search from `start`.
-public func minimizeBFGS(start: [Double], settings: OptimizerSettings,
+/// Everything BFGS carries from one iteration to the next: a run continued from it (a
+/// checkpoint) takes exactly the steps an uninterrupted one would.
+public struct BFGSState: Sendable, Equatable {
+    public var x: [Double]
+    public var value: Double
+    public var gradient: [Double]
+    /// Row-major n × n.
+    public var inverseHessian: [Double]
+    /// Iterations completed.
+    public var iteration: Int
+    public var history: [Double]
+
+    public init(x: [Double], value: Double, gradient: [Double], inverseHessian: [Double], iteration: Int, history: [Double]) {
+        (self.x, self.value, self.gradient, self.inverseHessian, self.iteration, self.history) = (x, value, gradient, inverseHessian, iteration, history)
+    }
+}
+
+/// BFGS with a backtracking (Armijo) line search from `start`, or from `resume` (a state an
+/// earlier run handed to `checkpoint`, which is called after every iteration and may throw to
+/// stop the run).
+public func minimizeBFGS(start: [Double], settings: OptimizerSettings, resume: BFGSState? = nil,
                          _ f: ([Double]) -> (energy: Double, gradient: [Double]),
-                         onIteration: (Int, Double) -> Void = { _, _ in }) -> (x: [Double], value: Double, iterations: Int, converged: Bool, history: [Double]) {
-    let n = start.count
-    var x = start
-    var (fx, g) = f(x)
-    var history = [fx]
+                         onIteration: (Int, Double) -> Void = { _, _ in },
+                         checkpoint: (BFGSState) throws -> Void = { _ in }) rethrows -> (x: [Double], value: Double, iterations: Int, converged: Bool, history: [Double]) {
+    let n = resume?.x.count ?? start.count
+    var x: [Double], fx: Double, g: [Double], history: [Double], hInv: [Double]
+    if let resume {
+        (x, fx, g, hInv, history) = (resume.x, resume.value, resume.gradient, resume.inverseHessian, resume.history)
+    } else {
+        x = start
+        (fx, g) = f(x)
+        history = [fx]
+        hInv = [Double](repeating: 0, count: n * n)
+        for i in 0..<n { hInv[i * n + i] = 1 }
+    }
     if n == 0 { return (x, fx, 0, true, history) }
-    var hInv = [Double](repeating: 0, count: n * n)
-    for i in 0..<n { hInv[i * n + i] = 1 }
-    for iteration in 1...settings.maxIterations {
+    let first = (resume?.iteration ?? 0) + 1
+    guard first <= settings.maxIterations else {
+        return (x, fx, settings.maxIterations, g.map(abs).max()! < settings.gradientTolerance, history)
+    }
+    for iteration in first...settings.maxIterations {
         if g.map(abs).max()! < settings.gradientTolerance { return (x, fx, iteration - 1, true, history) }
         var direction = [Double](repeating: 0, count: n)
         for i in 0..<n { for j in 0..<n { direction[i] -= hInv[i * n + j] * g[j] } }
@@ -135,16 +164,22 @@ public func minimizeBFGS(start: [Double], settings: OptimizerSettings,
                 hInv[i * n + j] += -rho * (hy[i] * s[j] + s[i] * hy[j]) + (rho * rho * yhy + rho) * s[i] * s[j]
             } }
         }
+        if iteration < settings.maxIterations {
+            try checkpoint(BFGSState(x: x, value: fx, gradient: g, inverseHessian: hInv, iteration: iteration, history: history))
+        }
     }
     return (x, fx, settings.maxIterations, g.map(abs).max()! < settings.gradientTolerance, history)
 }
 
-/// UCCSD-VQE from `start` (zeros: the Hartree–Fock point; a previous geometry's parameters warm-start).
+/// UCCSD-VQE from `start` (zeros: the Hartree–Fock point; a previous geometry's parameters
+/// warm-start), or continued from `resume`; `checkpoint` sees the optimiser's state after every
+/// iteration (see `minimizeBFGS`).
 public func runVQE(_ objective: VariationalEnergy, start: [Double]? = nil, settings: OptimizerSettings = OptimizerSettings(),
-                   onIteration: (Int, Double) -> Void = { _, _ in }) -> VQEResult {
+                   resume: BFGSState? = nil, onIteration: (Int, Double) -> Void = { _, _ in },
+                   checkpoint: (BFGSState) throws -> Void = { _ in }) rethrows -> VQEResult {
     let before = objective.evaluations
-    let r = minimizeBFGS(start: start ?? Array(repeating: 0, count: objective.excitations.count), settings: settings,
-                         objective.energyAndGradient, onIteration: onIteration)
+    let r = try minimizeBFGS(start: start ?? Array(repeating: 0, count: objective.excitations.count), settings: settings,
+                             resume: resume, objective.energyAndGradient, onIteration: onIteration, checkpoint: checkpoint)
     return VQEResult(energy: r.value, parameters: r.x, energyHistory: r.history, iterations: r.iterations,
                      evaluations: objective.evaluations - before, converged: r.converged, excitations: objective.excitations)
 }

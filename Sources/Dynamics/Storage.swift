@@ -1,4 +1,4 @@
-// Owned, growable raw storage for per-atom arrays: hot loops take the pointer once (STYLE.md),
+// Owned, growable raw storage for per-atom arrays: hot loops take the pointer once,
 // and growth happens only on neighbour-list rebuilds, never inside an ordinary step.
 
 /// A growable buffer of trivial values reached through one pointer.

@@ -1,4 +1,4 @@
-// H5MD 1.1 trajectories (DESIGN.md §3) and MD restart files.
+// H5MD 1.1 trajectories (the README's "Result files") and MD restart files.
 //
 // Serial HDF5: only rank 0 holds the file; each frame's particles are gathered to rank 0 by the
 // caller (one gather of 56 bytes per atom per frame) and written here in global id order.

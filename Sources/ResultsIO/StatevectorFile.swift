@@ -1,4 +1,4 @@
-// The statevector result file (DESIGN.md §3, job_kind "statevector") and the root attributes
+// The statevector result file (README "Result files", job_kind "statevector") and the root attributes
 // shared by every result file.
 import CHDF5
 import ForgeCore

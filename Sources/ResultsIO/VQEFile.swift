@@ -1,4 +1,4 @@
-// VQE results (DESIGN.md §3): /hamiltonian {pauli, coefficient} and /vqe {energy_history,
+// VQE results (the README's "Result files"): /hamiltonian {pauli, coefficient} and /vqe {energy_history,
 // parameters, energy}. A `vqe` job writes them alone; `bomd` and `qmmm` add them to an H5MD file.
 import CHDF5
 import ForgeCore
@@ -76,4 +76,60 @@ public struct VQERecord: Sendable {
 extension H5MDWriter {
     /// Adds /hamiltonian and /vqe to a trajectory (bomd, qmmm) before `finish`.
     public func addVQE(_ record: VQERecord) throws { try record.write(to: file) }
+}
+
+/// A `vqe` job's checkpoint ("<output>.checkpoint"): the optimiser between two iterations —
+/// parameters, energy, gradient, inverse Hessian, iterations done and the energy history — and
+/// whose job it is. Written by rank 0 as `.partial`, then renamed.
+public enum VQECheckpoint {
+    public static let jobKind = "vqe-checkpoint"
+
+    public struct Optimizer: Sendable, Equatable {
+        public var parameters: [Double], energy: Double, gradient: [Double], inverseHessian: [Double]
+        public var iteration: Int, history: [Double]
+        public init(parameters: [Double], energy: Double, gradient: [Double], inverseHessian: [Double], iteration: Int, history: [Double]) {
+            (self.parameters, self.energy, self.gradient, self.inverseHessian) = (parameters, energy, gradient, inverseHessian)
+            (self.iteration, self.history) = (iteration, history)
+        }
+    }
+
+    public static func write(_ state: Optimizer, owner: String, to path: String) throws {
+        let partial = partialPath(for: path)
+        do {
+            let file = try H5File.create(partial)
+            try file.setAttribute("job_kind", jobKind)
+            try file.setAttribute("config_sha256", owner)
+            let g = try file.createGroup("optimizer")
+            try g.setAttribute("energy", state.energy)
+            try g.setAttribute("iteration", Int64(state.iteration))
+            try g.writeDataset("parameters", state.parameters)
+            try g.writeDataset("gradient", state.gradient)
+            try g.writeDataset("inverse_hessian", state.inverseHessian)
+            try g.writeDataset("energy_history", state.history)
+            try file.flush()
+            try file.close()
+        }
+        try publish(partial: partial, final: path)
+    }
+
+    /// Reads a checkpoint; refuses one written by another job.
+    public static func read(_ path: String, owner: String) throws -> Optimizer {
+        let file = try H5File.open(path)
+        defer { try? file.close() }
+        guard try file.attributeIfPresent("job_kind")?.stringValue == jobKind,
+              let writer = try file.attributeIfPresent("config_sha256")?.stringValue else {
+            throw InputError("not a QForge vqe checkpoint; move it away to start afresh", file: path)
+        }
+        guard writer == owner else {
+            throw InputError("checkpoint belongs to a different job (its config differs from this one); delete it to start afresh", file: path)
+        }
+        let g = try file.openGroup("optimizer")
+        guard let energy = try g.attributeIfPresent("energy")?.doubleValue, let iteration = try g.attributeIfPresent("iteration")?.intValue else {
+            throw InputError("vqe checkpoint is incomplete; delete it to start afresh", file: path)
+        }
+        return Optimizer(parameters: try g.openDataset("parameters").readAll(Double.self), energy: energy,
+                         gradient: try g.openDataset("gradient").readAll(Double.self),
+                         inverseHessian: try g.openDataset("inverse_hessian").readAll(Double.self),
+                         iteration: Int(iteration), history: try g.openDataset("energy_history").readAll(Double.self))
+    }
 }

@@ -17,12 +17,17 @@ import Glibc
 /// `<output>.checkpoint`, looked up and removed collectively (rank 0 touches the file system).
 struct CheckpointFile {
     let path: String
-    /// Hash of the job text: a checkpoint continues only the job that wrote it.
+    /// Whose checkpoint it is (a SHA-256): it continues only the job that wrote it.
     let owner: String
 
-    init(output: String, context: RunContext) {
+    init(output: String, owner: String) {
         path = checkpointPath(for: output)
-        owner = SHA256.hex(Array(context.config.utf8))
+        self.owner = owner
+    }
+
+    /// Owned by the job text itself (any change to the job refuses the checkpoint).
+    init(output: String, context: RunContext) {
+        self.init(output: output, owner: SHA256.hex(Array(context.config.utf8)))
     }
 
     /// True on every rank when rank 0 sees the file.

@@ -143,7 +143,7 @@ func vqeRecord(_ r: VQEResult, q: QubitHamiltonian, h: ElectronicHamiltonian, ex
 }
 
 public struct VQEJob {
-    static let keys: Set<String> = Set(["kind", "output", "fcidump"]).union(MoleculeSpec.keys.subtracting(["molecule.velocities"])).union(VQESettings.keys)
+    static let keys: Set<String> = Set(["kind", "output", "fcidump", "checkpoint_every"]).union(MoleculeSpec.keys.subtracting(["molecule.velocities"])).union(VQESettings.keys)
     let file: JobFile
     let output: String
     let molecule: MoleculeSpec
@@ -172,7 +172,7 @@ public struct VQEJob {
         let result = settings.ansatz == "adapt"
             ? runADAPTVQE(objective, pool: generalizedExcitations(h), poolTolerance: settings.adaptTolerance, maxOperators: settings.maxOperators,
                           settings: settings.optimizer, onIteration: progress)
-            : runVQE(objective, settings: settings.optimizer, onIteration: progress)
+            : try runCheckpointedVQE(objective, context: context, progress: progress)
         let exact = settings.exact ? exactEnergy(q, h) : nil
         say(String(format: "  E(VQE)   = %.12f  (%d parameters, %d iterations, %d evaluations", result.energy, result.parameters.count,
                    result.iterations, result.evaluations) + (result.converged ? ")" : ", NOT converged)"))
@@ -190,8 +190,42 @@ public struct VQEJob {
                 try publish(partial: partial, final: output)
             } catch { unlink(partial); throw error }
         }
+        if settings.ansatz != "adapt" { CheckpointFile(output: output, context: context).remove(comm) }
+        context.reportCheckpoints()
         context.resultPath = output
         say("  wrote \(output)")
+    }
+
+    /// UCCSD-VQE whose optimiser state is checkpointed between iterations (signal or
+    /// `checkpoint_every`) and continued from `<output>.checkpoint` bit for bit. ADAPT runs are
+    /// not checkpointed: a signal is noted and they run on to the end.
+    func runCheckpointedVQE(_ objective: VariationalEnergy, context: RunContext, progress: (Int, Double) -> Void) throws -> VQEResult {
+        let comm = context.comm
+        let checkpoint = CheckpointFile(output: output, context: context)
+        var resume: BFGSState? = nil
+        if checkpoint.exists(comm) {
+            let o = try comm.agree { try VQECheckpoint.read(checkpoint.path, owner: checkpoint.owner) }
+            guard o.parameters.count == objective.excitations.count, o.inverseHessian.count == o.parameters.count * o.parameters.count else {
+                throw InputError("checkpoint has \(o.parameters.count) parameters, this job \(objective.excitations.count); delete it to start afresh", file: checkpoint.path)
+            }
+            resume = BFGSState(x: o.parameters, value: o.energy, gradient: o.gradient, inverseHessian: o.inverseHessian,
+                               iteration: o.iteration, history: o.history)
+            context.say("qforge vqe: continuing from checkpoint \(checkpoint.path) after iteration \(o.iteration)")
+        }
+        return try runVQE(objective, settings: settings.optimizer, resume: resume, onIteration: progress) { state in
+            let decision = context.schedule.poll(comm)
+            guard decision != .proceed else { return }
+            try context.schedule.record {
+                try comm.agree {
+                    guard comm.isRoot else { return }
+                    try VQECheckpoint.write(VQECheckpoint.Optimizer(parameters: state.x, energy: state.value, gradient: state.gradient,
+                                                                    inverseHessian: state.inverseHessian, iteration: state.iteration,
+                                                                    history: state.history),
+                                            owner: checkpoint.owner, to: checkpoint.path)
+                }
+            }
+            if case .stop(let signal) = decision { throw Interrupted(checkpoint: checkpoint.path, signal: signal) }
+        }
     }
 }
 

@@ -5,10 +5,6 @@ import Foundation
 import ResultsIO
 import Statevector
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Everything a statevector run needs, from `qforge sv` flags or a `kind = "statevector"` job file.
 public struct StatevectorJob {
     public var circuit: String
@@ -43,11 +39,10 @@ public struct StatevectorJob {
         simulator.fusion = maxFused > 0 ? FusionLimits(maxDenseQubits: maxFused) : nil
         simulator.threads = threads
         let source = (try? String(contentsOfFile: circuit, encoding: .utf8)) ?? ""
-        let checkpoint = checkpointPath(for: outputPath)
         // What must match for a checkpoint to continue this run: the circuit and what changes
-        // the arithmetic (precision, fusion). Ranks and threads may differ.
-        let identity = SHA256.hex("\(source)\u{0}\(precision.rawValue)\u{0}\(maxFused)".utf8)
-        var position = try resumeFromCheckpoint(checkpoint, identity: identity, program: program, simulator: simulator, context: context)
+        // the arithmetic (precision, fusion). Ranks, threads, shots and observables may differ.
+        let checkpoint = CheckpointFile(output: outputPath, owner: SHA256.hex("\(source)\u{0}\(precision.rawValue)\u{0}\(maxFused)".utf8))
+        var position = try resumeFromCheckpoint(checkpoint, program: program, simulator: simulator, context: context)
         let resumed = position != nil
         // Trajectory runs (mid-circuit measurement) cannot continue from a saved state: they take
         // no periodic checkpoints and a signal ends them without one.
@@ -77,11 +72,11 @@ public struct StatevectorJob {
                 }
                 let here = StatevectorCheckpoint.Position(done: stop.done, layout: stop.layout)
                 try context.schedule.record {
-                    try writeCheckpoint(checkpoint, here, identity: identity, qubits: program.qubitCount, simulator: simulator, comm: comm)
+                    try writeCheckpoint(checkpoint, here, qubits: program.qubitCount, simulator: simulator, comm: comm)
                 }
                 if case .stop(let signal) = decision {
                     progress.finish()
-                    throw Interrupted(checkpoint: checkpoint, signal: signal)
+                    throw Interrupted(checkpoint: checkpoint.path, signal: signal)
                 }
                 position = here
             }
@@ -100,16 +95,7 @@ public struct StatevectorJob {
                                            precision: precision.rawValue)
             }
         }
-        if writeState {
-            try writeDistributed(comm: comm) {
-                try simulator.withLocalAmplitudes { local in
-                    switch local {
-                    case .double(let a): try StatevectorFile.writeAmplitudes(path: partial, offset: simulator.localOffset, interleaved: a)
-                    case .single(let a): try StatevectorFile.writeAmplitudes(path: partial, offset: simulator.localOffset, interleaved: a)
-                    }
-                }
-            }
-        }
+        if writeState { try writeSlices(of: simulator, to: partial, comm: comm) }
         var sent = [Double(result.bytesSent), Double(result.baselineBytesSent)]
         comm.allreduceSum(&sent)
         let metadata = context.metadata(kind: "statevector")
@@ -119,7 +105,7 @@ public struct StatevectorJob {
                                        seed: seed, expectations: result.expectations)
             try publish(partial: partial, final: outputPath)
         }
-        if resumed || context.schedule.written > 0, comm.isRoot { unlink(checkpoint) }
+        if resumed || context.schedule.written > 0 { checkpoint.remove(comm) }
         let gates = program.instructions.count
         context.resultPath = outputPath
         context.metrics = ["qubits": Double(program.qubitCount), "gates": Double(gates), "shots": Double(shots)]
@@ -148,22 +134,22 @@ public struct StatevectorJob {
                 context.say("    \(padded)  \(c.count)")
             }
         }
-        if let s = context.schedule.summary { print("  " + s) }
+        context.reportCheckpoints()
         context.say("  wrote \(outputPath)")
     }
 }
 
 extension StatevectorJob {
     /// Loads `<output>.checkpoint` into the simulator when there is one for this job.
-    private func resumeFromCheckpoint(_ path: String, identity: String, program: Circuit, simulator: Simulator,
+    private func resumeFromCheckpoint(_ checkpoint: CheckpointFile, program: Circuit, simulator: Simulator,
                                       context: RunContext) throws -> StatevectorCheckpoint.Position? {
-        let comm = context.comm
-        guard comm.broadcast(comm.isRoot && FileManager.default.fileExists(atPath: path) ? "yes" : "", root: 0) == "yes" else { return nil }
+        let comm = context.comm, path = checkpoint.path
+        guard checkpoint.exists(comm) else { return nil }
         guard let total = Simulator.resumableInstructionCount(program) else {
             throw InputError("a checkpoint exists but this circuit (mid-circuit measure, reset or if) cannot resume; delete it to start afresh", file: path)
         }
         let position = try comm.agree {
-            try StatevectorCheckpoint.read(path, configSHA256: identity, qubits: program.qubitCount, precision: precision.rawValue)
+            try StatevectorCheckpoint.read(path, configSHA256: checkpoint.owner, qubits: program.qubitCount, precision: precision.rawValue)
         }
         try comm.agree {
             try simulator.withMutableLocalAmplitudes { local in
@@ -177,25 +163,32 @@ extension StatevectorJob {
         return position
     }
 
-    /// Every rank writes its slice as it is in memory (physical qubit order) into `path`.
-    private func writeCheckpoint(_ path: String, _ position: StatevectorCheckpoint.Position, identity: String,
+    /// The state as it is in memory (physical qubit order) with its position, as `.partial`
+    /// then renamed over the previous checkpoint.
+    private func writeCheckpoint(_ checkpoint: CheckpointFile, _ position: StatevectorCheckpoint.Position,
                                  qubits: Int, simulator: Simulator, comm: Communicator) throws {
-        let partial = partialPath(for: path)
+        let partial = partialPath(for: checkpoint.path)
         try comm.agree {
             if comm.isRoot {
                 try StatevectorCheckpoint.create(path: partial, qubits: qubits, precision: precision.rawValue,
-                                                 position: position, configSHA256: identity)
+                                                 position: position, configSHA256: checkpoint.owner)
             }
         }
+        try writeSlices(of: simulator, to: partial, comm: comm)
+        try comm.agree { if comm.isRoot { try publish(partial: partial, final: checkpoint.path) } }
+    }
+
+    /// Every rank writes its slice of the state, as it is in memory, into `path` (which rank 0
+    /// created), one rank after another (serial HDF5).
+    private func writeSlices(of simulator: Simulator, to path: String, comm: Communicator) throws {
         try writeDistributed(comm: comm) {
             try simulator.withLocalAmplitudes { local in
                 switch local {
-                case .double(let a): try StatevectorFile.writeAmplitudes(path: partial, offset: simulator.localOffset, interleaved: a)
-                case .single(let a): try StatevectorFile.writeAmplitudes(path: partial, offset: simulator.localOffset, interleaved: a)
+                case .double(let a): try StatevectorFile.writeAmplitudes(path: path, offset: simulator.localOffset, interleaved: a)
+                case .single(let a): try StatevectorFile.writeAmplitudes(path: path, offset: simulator.localOffset, interleaved: a)
                 }
             }
         }
-        try comm.agree { if comm.isRoot { try publish(partial: partial, final: path) } }
     }
 }
 

@@ -2,7 +2,7 @@ import Foundation
 import Chemistry
 import XCTest
 
-/// Molecules of shared/reference/README.md (PySCF 2.14, STO-3G), along the z axis in Å.
+/// Molecules with PySCF 2.14.0 reference energies (STO-3G), along the z axis in Å.
 func linearMolecule(_ elements: [Element], spacing: Double, charge: Int = 0) throws -> Molecule {
     try Molecule(elements: elements, positions: elements.indices.map { SIMD3(0, 0, Double($0) * spacing / angstromPerBohr) }, charge: charge)
 }

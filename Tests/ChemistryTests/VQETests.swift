@@ -6,7 +6,7 @@ import Statevector
 import XCTest
 
 /// Pauli rotations against a dense, obviously correct reference; VQE against the FCI values of
-/// shared/reference/README.md; identical energies on 1, 2 and 4 in-process ranks.
+/// PySCF 2.14.0 STO-3G; identical energies on 1, 2 and 4 in-process ranks.
 final class VQETests: XCTestCase {
     /// exp(−iθ/2·P)ψ on a plain array: P|j⟩ = i^{#Y}(−1)^{popcount(j&z)}|j⊕x⟩.
     func denseRotation(_ psi: [Complex<Double>], _ p: PauliString, _ theta: Double) -> [Complex<Double>] {

@@ -3,7 +3,7 @@ import ForgeCore
 import ForgeTesting
 import XCTest
 
-/// References: LAMMPS bench/in.lj step 0 (shared/reference/README.md), and a brute-force
+/// References: LAMMPS bench/in.lj step 0 (its log.15Jul25.lj.fixed.g++.1), and a brute-force
 /// all-pairs minimum-image sum written independently of the engine's lists and halo swaps.
 final class LennardJonesTests: XCTestCase {
     static let lj = LJParameters(epsilon: [1], sigma: [1], cutoff: [2.5], mixing: .geometric, shift: false)

@@ -50,6 +50,7 @@ final class DriverTests: XCTestCase {
         case .statevector(let j): return j.output
         case .md(let j): return j.output
         case .bomd(let j): return j.output
+        case .vqe(let j): return j.output
         default: return ""
         }
     }
@@ -207,6 +208,50 @@ final class DriverTests: XCTestCase {
             XCTAssertEqual(leftovers(output(stopped)), [checkpointPath(for: output(stopped))])
             XCTAssertNil(run(stopped, ranks: ranks).error)
             XCTAssertEqual(try lastFrame(output(stopped)), expected)
+        }
+    }
+
+    // MARK: vqe
+
+    static let h4 = """
+        kind = "vqe"
+        [molecule]
+        elements = ["H", "H", "H", "H"]
+        positions = [[0.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 2.0], [0.0, 0.0, 3.0]]
+        units = "angstrom"
+        [vqe]
+        exact = false
+        """
+
+    func vqeResult(_ path: String) throws -> [Double] {
+        let file = try H5File.open(path)
+        return try file.openDataset("vqe/parameters").readAll(Double.self) + file.openDataset("vqe/energy_history").readAll(Double.self)
+    }
+
+    /// The optimiser's state is the checkpoint: a continued UCCSD-VQE takes the very steps of
+    /// an uninterrupted one.
+    func testVQECheckpointsAndSignalContinueBitForBit() throws {
+        for ranks in [1, 2] {
+            let reference = try job(Self.h4, name: "vqe-ref\(ranks)")
+            XCTAssertNil(run(reference, ranks: ranks).error)
+            let expected = try vqeResult(output(reference))
+            XCTAssertGreaterThan(expected.count, 20, "several iterations")
+
+            let periodic = try job(Self.h4, name: "vqe-periodic\(ranks)")
+            let (context, error) = run(periodic, ranks: ranks, checkpointEvery: 1e-9)
+            XCTAssertNil(error)
+            XCTAssertGreaterThanOrEqual(context?.schedule.written ?? 0, 3)
+            XCTAssertEqual(try vqeResult(output(periodic)), expected)
+            XCTAssertEqual(leftovers(output(periodic)), [])
+
+            let stopped = try job(Self.h4, name: "vqe-signal\(ranks)")
+            Interrupt.simulate(SIGINT)
+            XCTAssertNotNil(run(stopped, ranks: ranks).error as? Interrupted)
+            Interrupt.simulate(0)
+            XCTAssertEqual(leftovers(output(stopped)), [checkpointPath(for: output(stopped))])
+            XCTAssertNil(run(stopped, ranks: ranks).error)
+            XCTAssertEqual(try vqeResult(output(stopped)), expected)
+            XCTAssertEqual(leftovers(output(stopped)), [])
         }
     }
 

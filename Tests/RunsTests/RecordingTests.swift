@@ -81,8 +81,9 @@ final class RecordingTests: XCTestCase {
         XCTAssertEqual(p, "d/w.data")
         XCTAssertEqual(m.output, "results/m.h5md")
         XCTAssertThrowsError(try JobFile(text: "checkpoint_every = -1\n", path: "x.toml").checkpointInterval())
-        XCTAssertThrowsError(try Job(file: try JobFile(text: "kind = \"vqe\"\ncheckpoint_every = 5\nfcidump = \"f\"\n", path: "v.toml"))) {
-            XCTAssertTrue("\($0)".contains("unknown key 'checkpoint_every'"), "\($0)")
+        XCTAssertEqual(try Job(file: try JobFile(text: "kind = \"vqe\"\ncheckpoint_every = 5\nfcidump = \"f\"\n", path: "v.toml")).checkpointEvery, 5)
+        XCTAssertThrowsError(try Job(file: try JobFile(text: "kind = \"vqe\"\ncheckpoint_evry = 5\nfcidump = \"f\"\n", path: "v.toml"))) {
+            XCTAssertTrue("\($0)".contains("did you mean 'checkpoint_every'?"), "\($0)")
         }
     }
 

@@ -1,4 +1,4 @@
-"""The statevector result file (DESIGN.md §3) exactly as h5py sees it, and `qforge inspect`."""
+"""The statevector result file (the README's "Result files") exactly as h5py sees it, and `qforge inspect`."""
 
 import datetime
 import hashlib

@@ -1,7 +1,7 @@
 """End-to-end tests of `qforge run` with `kind = "md"` (Lennard-Jones MD, H5MD output).
 
 References are independent of QForge: LAMMPS' published bench/in.lj step-0 row
-(/work/shared/reference/README.md), a LAMMPS data file + LAMMPS thermo log kept in
+(LAMMPS bench/in.lj, log.15Jul25.lj.fixed.g++.1), a LAMMPS data file + LAMMPS thermo log kept in
 Tests/DynamicsTests/Fixtures (made by make_lammps_fixture.lmp with Debian's `lmp`), physical
 conservation laws and canonical-ensemble statistics.
 """

@@ -1,7 +1,7 @@
 """End-to-end tests of `qforge run` with `kind = "vqe"` and `kind = "bomd"` (Sources/Chemistry).
 
 References are independent of QForge: PySCF 2.14 STO-3G energies and the H2 vibrational period
-from /work/shared/reference/README.md; when PySCF is installed, a fresh PySCF FCI for a geometry
+from PySCF 2.14.0 (STO-3G FCI); when PySCF is installed, a fresh PySCF FCI for a geometry
 not in that table; when Qiskit is installed, the Hamiltonian written to /hamiltonian is checked
 by diagonalising it with Qiskit's SparsePauliOp.
 """
@@ -18,7 +18,7 @@ import pytest
 from conftest import REPO_ROOT, assert_input_error, assert_ok, attrs_dict, ranks_params, run_qforge
 
 CONFIGS = REPO_ROOT / "configs"
-#: PySCF 2.14 FCI/STO-3G (shared/reference/README.md)
+#: PySCF 2.14.0 FCI/STO-3G
 FCI = {"h2": -1.137306035753, "heh": -2.851024029977, "h4": -2.166387448635}
 RHF = {"h2": -1.116998996754, "heh": -2.841382489834, "h4": -2.098545936998}
 
