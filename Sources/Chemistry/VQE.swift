@@ -200,7 +200,7 @@ public func runADAPTVQE(_ objective: VariationalEnergy, pool: [Excitation], pool
         let best = gradients.indices.max { abs(gradients[$0]) < abs(gradients[$1]) }!
         if abs(gradients[best]) < poolTolerance { converged = true; break }
         objective.excitations.append(pool[best])
-        let r = minimizeBFGS(start: theta + [0], settings: settings, objective.energyAndGradient)
+        let r = minimizeBFGS(start: theta + [0], settings: settings, objective.energyAndGradient, checkpoint: { _ in })
         (theta, energy) = (r.x, r.value)
         iterations += r.iterations
         history += r.history.dropFirst()

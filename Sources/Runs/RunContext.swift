@@ -39,8 +39,9 @@ public final class RunContext {
     /// A line of the run's report on stdout (rank 0).
     public func say(_ text: String) { if comm.isRoot { output(text) } }
 
-    /// "qforge: …" on stderr (rank 0), unless quiet.
-    public func note(_ text: String) { if comm.isRoot && !quiet { errors("qforge: " + text) } }
+    /// "qforge: …" on stderr (rank 0), unless quiet (`always`: what a batch log must show,
+    /// such as a resumed checkpoint).
+    public func note(_ text: String, always: Bool = false) { if comm.isRoot && (always || !quiet) { errors("qforge: " + text) } }
 
     /// Progress of a long loop on stderr (rank 0), unless quiet.
     public func progress(_ label: String) -> ProgressReporter { ProgressReporter(label: label, enabled: !quiet && comm.isRoot) }

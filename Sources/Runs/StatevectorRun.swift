@@ -159,7 +159,7 @@ extension StatevectorJob {
                 }
             }
         }
-        context.note("resuming from \(path): \(position.done) of \(total) operations done")
+        context.note("resuming from \(path): \(position.done) of \(total) operations done", always: true)
         return position
     }
 

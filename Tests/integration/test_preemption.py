@@ -43,8 +43,9 @@ thermo = 100
 trajectory = 500
 """
 
-BOMD = (REPO_ROOT / "configs" / "h2-bomd.toml").read_text().replace("steps = 80", "steps = 120").replace("trajectory_every = 1", "trajectory_every = 4")
-QMMM = (REPO_ROOT / "configs" / "h2-ar-qmmm.toml").read_text().replace("steps = 20", "steps = 40")
+# Long enough (a few seconds in a release build) for a signal to land mid-run.
+BOMD = (REPO_ROOT / "configs" / "h2-bomd.toml").read_text().replace("steps = 80", "steps = 1000").replace("trajectory_every = 1", "trajectory_every = 25")
+QMMM = (REPO_ROOT / "configs" / "h2-ar-qmmm.toml").read_text().replace("steps = 20", "steps = 800").replace("trajectory_every = 2", "trajectory_every = 20")
 
 
 def sv_circuit(tmp: Path, qubits: int = 20, layers: int = 300) -> Path:
@@ -119,7 +120,7 @@ def wait_until(what, timeout: float) -> bool:
 def jobs(tmp: Path) -> dict[str, list[str]]:
     """Each long kind as a command whose result lands in tmp/<kind>.h5(md)."""
     out = {}
-    for name, text in (("md", MD.format(steps=6000)), ("bomd", BOMD), ("qmmm", QMMM)):
+    for name, text in (("md", MD.format(steps=20000)), ("bomd", BOMD), ("qmmm", QMMM)):
         (tmp / f"{name}.toml").write_text(text)
         out[name] = ["run", str(tmp / f"{name}.toml")]
     out["statevector"] = ["sv", str(sv_circuit(tmp)), "--max-fused", "0", "--shots", "200"]
@@ -141,10 +142,16 @@ def test_sigterm_with_the_catalog_on_checkpoints_and_continues(tmp_path, kind):
     checkpoint, partial = Path(f"{result}.checkpoint"), Path(f"{result}.partial")
     command = args + ["-o", result, "--catalog", db]
     first = start(command, 1)
-    # SIGTERM once the run is under way (its .partial result or the simulation has started).
-    time.sleep(1.5 if kind == "statevector" else 2.5)
-    first.send_signal(signal.SIGTERM)
+    # SIGTERM once the run is under way: its first progress line ("qforge: md steps 812/20000 …",
+    # "qforge: gates …"), printed a second into the loop.
+    seen = []
+    for line in first.stderr:
+        seen.append(line)
+        if line.startswith("qforge: ") and (" steps " in line or line.startswith("qforge: gates ")):
+            first.send_signal(signal.SIGTERM)
+            break
     first = finish(first)
+    first.stderr = "".join(seen) + first.stderr
     assert first.returncode == 75, describe(first)
     assert f"checkpoint written to {checkpoint}" in first.stderr, describe(first)
     assert checkpoint.is_file() and not partial.exists() and not result.exists()
