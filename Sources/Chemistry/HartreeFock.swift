@@ -39,18 +39,7 @@ public func restrictedHartreeFock(_ ao: AOIntegrals, nuclearRepulsion: Double, e
         for i in 0..<n { for j in 0..<n { for p in 0..<occupied { d[i * n + j] += 2 * c[i * n + p] * c[j * n + p] } } }
         return d
     }
-    func fock(_ d: [Double]) -> [Double] {
-        var f = h
-        let g = ao.repulsion
-        for i in 0..<n { for j in 0..<n {
-            var v = 0.0
-            for k in 0..<n { for l in 0..<n {
-                v += d[k * n + l] * (g[((i * n + j) * n + k) * n + l] - 0.5 * g[((i * n + k) * n + j) * n + l])
-            } }
-            f[i * n + j] += v
-        } }
-        return f
-    }
+    func fock(_ d: [Double]) -> [Double] { zip(h, ao.meanField(d)).map(+) }
 
     var (energies, c) = orbitals(h)
     var d = density(c)
@@ -93,4 +82,28 @@ public func restrictedHartreeFock(_ ao: AOIntegrals, nuclearRepulsion: Double, e
         d = density(c)
     }
     throw SCFError(description: "Hartree–Fock did not converge in \(maxIterations) iterations")
+}
+
+extension AOIntegrals {
+    /// G(D) = J(D) − ½K(D): G_μν = Σ_λσ D_λσ [(μν|λσ) − ½(μλ|νσ)], the closed-shell mean field of density D.
+    public func meanField(_ d: [Double]) -> [Double] {
+        let n = count
+        var out = [Double](repeating: 0, count: n * n)
+        repulsion.withUnsafeBufferPointer { g in
+            d.withUnsafeBufferPointer { d in
+                for mu in 0..<n { for nu in 0...mu {
+                    var v = 0.0
+                    for la in 0..<n {
+                        let coulomb = g.baseAddress! + ((mu * n + nu) * n + la) * n
+                        let exchange = g.baseAddress! + ((mu * n + la) * n + nu) * n
+                        let dRow = d.baseAddress! + la * n
+                        for si in 0..<n { v += dRow[si] * (coulomb[si] - 0.5 * exchange[si]) }
+                    }
+                    out[mu * n + nu] = v
+                    out[nu * n + mu] = v
+                } }
+            }
+        }
+        return out
+    }
 }
