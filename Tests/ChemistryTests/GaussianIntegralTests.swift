@@ -5,7 +5,7 @@ import XCTest
 /// PySCF's integrals and RHF energies (Fixtures/integrals.json, made by make_integral_fixtures.py).
 struct IntegralFixtures: Decodable {
     struct Case: Decodable {
-        let name: String, basis: String, elements: [String], positions: [[Double]], nao: Int
+        let name: String, basis: String, cartesian: Bool, elements: [String], positions: [[Double]], nao: Int
         let overlap: [Double], kinetic: [Double], nuclear: [Double]
         let density: [Double], coulomb: [Double], exchange: [Double]
         let eri_norm: Double, eri_samples: [[Double]], eri_unique: [[Double]]?
@@ -14,6 +14,12 @@ struct IntegralFixtures: Decodable {
         func molecule() throws -> Molecule {
             try Molecule(elements: elements.map { Element(symbol: $0)! }, positions: positions.map { SIMD3($0[0], $0[1], $0[2]) })
         }
+        var label: String { "\(name)/\(basis)\(cartesian ? " (cartesian)" : "")" }
+        func basisAndIntegrals() throws -> (Molecule, Basis, AOIntegrals) {
+            let m = try molecule()
+            let b = try Basis(molecule: m, basisSet: BasisSet.builtIn(basis)!, cartesian: cartesian)
+            return (m, b, AOIntegrals(molecule: m, basis: b))
+        }
     }
     struct PointCharges: Decodable {
         let positions: [[Double]], elements: [String], basis: String, charges: [[Double]], attraction: [Double]
@@ -21,6 +27,11 @@ struct IntegralFixtures: Decodable {
     let pyscf: String
     let cases: [Case]
     let point_charges: PointCharges
+
+    /// Debug builds check the cases up to `debugSize` AOs; QFORGE_CHEM_FULL=1 checks them all.
+    static let full = ProcessInfo.processInfo.environment["QFORGE_CHEM_FULL"] != nil
+    static let debugSize = 19
+    var selected: [Case] { cases.filter { IntegralFixtures.full || $0.nao <= IntegralFixtures.debugSize } }
 
     static let shared: IntegralFixtures = {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/integrals.json")
@@ -43,20 +54,15 @@ func unpackUpper(_ packed: [Double], n: Int) -> [Double] {
 
 final class GaussianIntegralTests: XCTestCase {
     /// Basis sizes and, for every molecule and basis, S, T, V, the ERIs (all unique elements in
-    /// STO-3G; J and K contractions, norm and samples otherwise) within 1e-10 of PySCF.
+    /// STO-3G; J and K contractions, norm and samples otherwise) within 1e-10 of PySCF, and the
+    /// RHF energy (core guess, DIIS) within 1e-9 Ha.
     func testIntegralsMatchPySCF() throws {
-        let fixtures = IntegralFixtures.shared
-        let limit = ProcessInfo.processInfo.environment["QFORGE_CHEM_FULL"] == nil ? 2 : fixtures.cases.count
         var checked = Set<String>()
-        for c in fixtures.cases {
-            // Debug builds check the smaller half of the cases in every basis unless QFORGE_CHEM_FULL is set.
-            if limit < fixtures.cases.count && !["H2O", "LiH", "HF"].contains(c.name) && c.basis == "cc-pvdz" { continue }
-            let label = "\(c.name)/\(c.basis)"
-            let molecule = try c.molecule()
-            let basis = try Basis(molecule: molecule, basisSet: BasisSet.builtIn(c.basis)!)
+        for c in IntegralFixtures.shared.selected {
+            let label = c.label
+            let (molecule, basis, ao) = try c.basisAndIntegrals()
             XCTAssertEqual(basis.functionCount, c.nao, label)
             let n = c.nao
-            let ao = AOIntegrals(molecule: molecule, basis: basis)
             let errors = [maxUpperDifference(ao.overlap, c.overlap, n: n), maxUpperDifference(ao.kinetic, c.kinetic, n: n),
                           maxUpperDifference(ao.nuclearAttraction, c.nuclear, n: n)]
             XCTAssertLessThan(errors.max()!, 1e-10, "\(label) S/T/V \(errors)")
@@ -74,7 +80,11 @@ final class GaussianIntegralTests: XCTestCase {
             eriError = max(eriError, maxUpperDifference(j, c.coulomb, n: n), maxUpperDifference(k, c.exchange, n: n))
             XCTAssertLessThan(eriError, 1e-10, "\(label) ERI")
             XCTAssertEqual(ao.repulsion.reduce(0) { $0 + $1 * $1 }.squareRoot(), c.eri_norm, accuracy: 1e-9, label)
-            print(String(format: "%@: max |ΔS,ΔT,ΔV| %.1e, max |ΔERI| (samples, J, K) %.1e", label, errors.max()!, eriError))
+            XCTAssertEqual(molecule.nuclearRepulsion, c.nuclear_repulsion, accuracy: 1e-10)
+            let rhf = try restrictedHartreeFock(ao, nuclearRepulsion: molecule.nuclearRepulsion, electrons: molecule.electronCount)
+            XCTAssertEqual(rhf.energy, c.rhf_energy, accuracy: 1e-9, label)
+            print(label + String(format: ": max |ΔS,ΔT,ΔV| %.1e, max |ΔERI| (samples, J, K) %.1e, RHF ΔE %.1e (%d iterations)",
+                                 errors.max()!, eriError, rhf.energy - c.rhf_energy, rhf.iterations))
             checked.insert(c.basis)
         }
         XCTAssertEqual(checked.count, 4)
@@ -90,20 +100,7 @@ final class GaussianIntegralTests: XCTestCase {
     }
 }
 
-final class RHFAndActiveSpaceTests: XCTestCase {
-    /// RHF energies within 1e-9 Ha of PySCF (the smaller cases in debug builds; all with QFORGE_CHEM_FULL).
-    func testRHFEnergiesMatchPySCF() throws {
-        let full = ProcessInfo.processInfo.environment["QFORGE_CHEM_FULL"] != nil
-        for c in IntegralFixtures.shared.cases where full || c.nao <= 19 {
-            let molecule = try c.molecule()
-            XCTAssertEqual(molecule.nuclearRepulsion, c.nuclear_repulsion, accuracy: 1e-10)
-            let ao = AOIntegrals(molecule: molecule, basis: try Basis(molecule: molecule, basisSet: BasisSet.builtIn(c.basis)!))
-            let rhf = try restrictedHartreeFock(ao, nuclearRepulsion: molecule.nuclearRepulsion, electrons: molecule.electronCount)
-            XCTAssertEqual(rhf.energy, c.rhf_energy, accuracy: 1e-9, "\(c.name)/\(c.basis)")
-            print(String(format: "%@/%@: RHF %.12f, ΔE %.1e in %d iterations", c.name, c.basis, rhf.energy, rhf.energy - c.rhf_energy, rhf.iterations))
-        }
-    }
-
+final class ActiveSpaceTests: XCTestCase {
     struct CASCIFixtures: Decodable {
         struct Case: Decodable {
             let name: String, basis: String, elements: [String], positions: [[Double]]
@@ -130,7 +127,7 @@ final class RHFAndActiveSpaceTests: XCTestCase {
             let q = QubitHamiltonian(jordanWigner: h)
             let exact = try exactGroundEnergy(q, orbitals: h.orbitalCount, alpha: h.alphaElectrons, beta: h.betaElectrons)
             XCTAssertEqual(exact, c.casci_energy, accuracy: 1e-9, c.name)
-            print(String(format: "%@/%@ CAS(%d,%d): %.12f, ΔE %.1e", c.name, c.basis, c.electrons, c.orbitals, exact, exact - c.casci_energy))
+            print("\(c.name)/\(c.basis) CAS(\(c.electrons),\(c.orbitals)): " + String(format: "%.12f, ΔE %.1e", exact, exact - c.casci_energy))
         }
     }
 

@@ -3,7 +3,7 @@
 
 Writes Tests/ChemistryTests/Fixtures/integrals.json. Per molecule and basis (mol.cart = False,
 PySCF's default: spherical d for every basis set, 6-31G* included): geometry in bohr, S, T, V
-(upper triangles, row by row), ERI checks (the unique (ij|kl) for STO-3G; for the larger bases
+(upper triangles, row by row; one cartesian case), ERI checks (the unique (ij|kl) for STO-3G; for the larger bases
 J_ij = Σ_kl (ij|kl) D_kl and K_ij = Σ_kl (ik|jl) D_kl with a fixed symmetric D, plus ‖ERI‖ and a
 few elements), and the RHF energy (conv_tol 1e-12).
 
@@ -31,9 +31,10 @@ def upper(m):
 
 
 cases = []
-for name, atom in MOLECULES.items():
-    for basis in BASES:
-        mol = gto.M(atom=atom, basis=basis, unit="Angstrom", verbose=0)
+# Every molecule in every basis, spherical; then one cartesian (6d) case, as mol.cart = True gives.
+for name, atom, basis, cart in [(m, a, b, False) for m, a in MOLECULES.items() for b in BASES] + [("H2O", MOLECULES["H2O"], "6-31g*", True)]:
+    if True:
+        mol = gto.M(atom=atom, basis=basis, unit="Angstrom", verbose=0, cart=cart)
         n = mol.nao
         s, t, v = mol.intor("int1e_ovlp"), mol.intor("int1e_kin"), mol.intor("int1e_nuc")
         eri = mol.intor("int2e", aosym="s1").reshape(n, n, n, n)
@@ -47,7 +48,7 @@ for name, atom in MOLECULES.items():
         energy = mf.kernel()
         assert mf.converged
         case = {
-            "name": name, "basis": basis, "elements": [mol.atom_symbol(i) for i in range(mol.natm)],
+            "name": name, "basis": basis, "cartesian": cart, "elements": [mol.atom_symbol(i) for i in range(mol.natm)],
             "positions": mol.atom_coords(unit="Bohr").tolist(), "nao": n,
             "overlap": upper(s), "kinetic": upper(t), "nuclear": upper(v),
             "density": upper(d), "coulomb": upper(j), "exchange": upper(k),
