@@ -31,7 +31,8 @@ extension ElectronicHamiltonian {
         }
         let basis = try Basis(molecule: molecule, basisSet: basisSet)
         let ao = AOIntegrals(molecule: molecule, basis: basis)
-        let rhf = try restrictedHartreeFock(ao, nuclearRepulsion: molecule.nuclearRepulsion, electrons: molecule.electronCount)
+        let rhf = try restrictedHartreeFock(ao, nuclearRepulsion: molecule.nuclearRepulsion, electrons: molecule.electronCount,
+                                            initialDensity: atomicDensityGuess(molecule: molecule, basis: basis))
         let n = ao.count, electrons = molecule.electronCount
         let frozen = frozenCore ? elements.reduce(0) { $0 + $1.coreOrbitals } : 0
         let nActiveElectrons = activeElectrons ?? (electrons - 2 * frozen)

@@ -91,8 +91,10 @@ extension ElectronicHamiltonian {
     /// STO-3G integrals, RHF and the MO transformation for `molecule`; also returns the RHF result.
     public static func sto3g(_ molecule: Molecule) throws -> (hamiltonian: ElectronicHamiltonian, rhf: RHFResult) {
         try molecule.validate()
-        let ao = AOIntegrals(molecule: molecule)
-        let rhf = try restrictedHartreeFock(ao, nuclearRepulsion: molecule.nuclearRepulsion, electrons: molecule.electronCount)
+        let basis = try Basis(molecule: molecule, basisSet: BasisSet.builtIn("sto-3g")!)
+        let ao = AOIntegrals(molecule: molecule, basis: basis)
+        let rhf = try restrictedHartreeFock(ao, nuclearRepulsion: molecule.nuclearRepulsion, electrons: molecule.electronCount,
+                                            initialDensity: atomicDensityGuess(molecule: molecule, basis: basis))
         return (ElectronicHamiltonian(molecule: molecule, ao: ao, rhf: rhf), rhf)
     }
 }

@@ -13,10 +13,15 @@ public struct AOIntegrals: Sendable {
     public var coreHamiltonian: [Double] { zip(kinetic, nuclearAttraction).map(+) }
 
     public init(molecule: Molecule, basis: Basis) {
+        self.init(basis: basis, nuclei: zip(molecule.positions, molecule.elements).map { ($0, Double($1.nuclearCharge)) })
+    }
+
+    /// Integrals with nuclei of any charges (an atom alone, for the SAD guess).
+    public init(basis: Basis, nuclei: [PointCharge]) {
         count = basis.functionCount
         overlap = basis.overlapMatrix()
         kinetic = basis.kineticMatrix()
-        nuclearAttraction = basis.nuclearAttractionMatrix(molecule)
+        nuclearAttraction = basis.attractionMatrix(charges: nuclei)
         repulsion = basis.repulsionTensor()
     }
 

@@ -55,7 +55,7 @@ func unpackUpper(_ packed: [Double], n: Int) -> [Double] {
 final class GaussianIntegralTests: XCTestCase {
     /// Basis sizes and, for every molecule and basis, S, T, V, the ERIs (all unique elements in
     /// STO-3G; J and K contractions, norm and samples otherwise) within 1e-10 of PySCF, and the
-    /// RHF energy (core guess, DIIS) within 1e-9 Ha.
+    /// RHF energy (SAD guess, DIIS) within 1e-9 Ha.
     func testIntegralsMatchPySCF() throws {
         var checked = Set<String>()
         for c in IntegralFixtures.shared.selected {
@@ -81,7 +81,8 @@ final class GaussianIntegralTests: XCTestCase {
             XCTAssertLessThan(eriError, 1e-10, "\(label) ERI")
             XCTAssertEqual(ao.repulsion.reduce(0) { $0 + $1 * $1 }.squareRoot(), c.eri_norm, accuracy: 1e-9, label)
             XCTAssertEqual(molecule.nuclearRepulsion, c.nuclear_repulsion, accuracy: 1e-10)
-            let rhf = try restrictedHartreeFock(ao, nuclearRepulsion: molecule.nuclearRepulsion, electrons: molecule.electronCount)
+            let rhf = try restrictedHartreeFock(ao, nuclearRepulsion: molecule.nuclearRepulsion, electrons: molecule.electronCount,
+                                                initialDensity: atomicDensityGuess(molecule: molecule, basis: basis))
             XCTAssertEqual(rhf.energy, c.rhf_energy, accuracy: 1e-9, label)
             print(label + String(format: ": max |ΔS,ΔT,ΔV| %.1e, max |ΔERI| (samples, J, K) %.1e, RHF ΔE %.1e (%d iterations)",
                                  errors.max()!, eriError, rhf.energy - c.rhf_energy, rhf.iterations))
