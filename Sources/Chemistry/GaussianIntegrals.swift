@@ -346,13 +346,19 @@ extension Basis {
         let pairMax = cartMax * cartMax
         let f = UnsafeMutablePointer<Double>.allocate(capacity: L + 1)
         let work = UnsafeMutablePointer<Double>.allocate(capacity: (L + 2) * d * d * d)
-        let rmat = UnsafeMutablePointer<Double>.allocate(capacity: hermMax * hermMax)
-        let tmp = UnsafeMutablePointer<Double>.allocate(capacity: pairMax * hermMax)
-        let prim = UnsafeMutablePointer<Double>.allocate(capacity: pairMax * pairMax)
+        let ctr2 = ctrMax * ctrMax
+        let ketSum = UnsafeMutablePointer<Double>.allocate(capacity: ctr2 * hermMax * pairMax)
+        let ketTerm = UnsafeMutablePointer<Double>.allocate(capacity: hermMax * pairMax)
+        let rrow = UnsafeMutablePointer<Double>.allocate(capacity: hermMax)
+        let prim = UnsafeMutablePointer<Double>.allocate(capacity: ctr2 * pairMax * pairMax)
+        let offA = UnsafeMutablePointer<Int>.allocate(capacity: hermMax), offC = UnsafeMutablePointer<Int>.allocate(capacity: hermMax)
         let blockSize = pairMax * pairMax * ctrMax * ctrMax * ctrMax * ctrMax
         let block = UnsafeMutablePointer<Double>.allocate(capacity: blockSize)
         let scratch = UnsafeMutablePointer<Double>.allocate(capacity: 2 * pairMax * pairMax)
-        defer { f.deallocate(); work.deallocate(); rmat.deallocate(); tmp.deallocate(); prim.deallocate(); block.deallocate(); scratch.deallocate() }
+        defer {
+            for buffer in [f, work, ketSum, ketTerm, rrow, prim, block, scratch] { buffer.deallocate() }
+            offA.deallocate(); offC.deallocate()
+        }
         work.initialize(repeating: 0, count: (L + 2) * d * d * d)
         let transforms = (0...lMax).map { (angularTransform(l: $0, pure: true), angularTransform(l: $0, pure: false)) }
         let herms = (0...(2 * lMax)).map(hermiteIndices)
@@ -372,50 +378,57 @@ extension Basis {
                     let ctrCD = c.contractions * dd.contractions
                     let lTotal = a.l + b.l + c.l + dd.l, dim = lTotal + 1
                     block.update(repeating: 0, count: ctrAB * ctrCD * nab * ncd)
+                    // R index of (t+τ, u+ν, v+φ) is offA[h1] + offC[h2].
+                    for (h, (t, u, v)) in hab.enumerated() { offA[h] = (t * dim + u) * dim + v }
+                    for (h, (t, u, v)) in hcd.enumerated() { offC[h] = (t * dim + u) * dim + v }
+                    let nha = hab.count, nhc = hcd.count
                     bra.e.withUnsafeBufferPointer { braE in
                     ket.signed.withUnsafeBufferPointer { ketE in
                     for x in 0..<bra.count {
                         let p = bra.p[x], P = bra.center[x]
-                        let eab = braE.baseAddress! + x * nab * hab.count
+                        let eab = braE.baseAddress! + x * nab * nha
+                        // Ket primitives summed first: W[ccd][h1][cd] = Σ_y w_y s_y Σ_h2 R_y[h1+h2] E^{cd}_{y,h2}(−1)^{h2}.
+                        ketSum.update(repeating: 0, count: ctrCD * nha * ncd)
                         for y in 0..<ket.count {
                             let q = ket.p[y], pq = P - ket.center[y]
                             let r = hermiteCoulomb(lTotal, a: p * q / (p + q), x: pq.x, y: pq.y, z: pq.z, f: f, work: work)
-                            let ecd = ketE.baseAddress! + y * ncd * hcd.count
-                            // R_{t+τ, u+ν, v+φ} over bra × ket Hermite indices.
-                            for (h1, (t, u, v)) in hab.enumerated() {
-                                for (h2, (tt, uu, vv)) in hcd.enumerated() {
-                                    rmat[h1 * hcd.count + h2] = r[((t + tt) * dim + u + uu) * dim + v + vv]
-                                }
-                            }
-                            // tmp[ab][h2] = Σ_h1 E^{ab}_{h1} R[h1][h2]; prim[ab][cd] = Σ_h2 tmp[ab][h2] E^{cd}_{h2}(−1)^{h2}.
-                            for m in 0..<nab {
-                                let row = tmp + m * hcd.count
-                                row.update(repeating: 0, count: hcd.count)
-                                for h1 in 0..<hab.count {
-                                    let w = eab[m * hab.count + h1]
-                                    if w == 0 { continue }
-                                    let rrow = rmat + h1 * hcd.count
-                                    for h2 in 0..<hcd.count { row[h2] += w * rrow[h2] }
-                                }
-                            }
+                            let ecd = ketE.baseAddress! + y * ncd * nhc
                             let scale = prefactor / (p * q * (p + q).squareRoot())
-                            for m in 0..<nab {
-                                let row = tmp + m * hcd.count
+                            for h1 in 0..<nha {
+                                let rBase = r + offA[h1]
+                                for h2 in 0..<nhc { rrow[h2] = rBase[offC[h2]] }
+                                let vRow = ketTerm + h1 * ncd
                                 for m2 in 0..<ncd {
-                                    let col = ecd + m2 * hcd.count
-                                    var v = 0.0
-                                    for h2 in 0..<hcd.count { v += row[h2] * col[h2] }
-                                    prim[m * ncd + m2] = scale * v
+                                    let col = ecd + m2 * nhc
+                                    var sum = 0.0
+                                    for h2 in 0..<nhc { sum += rrow[h2] * col[h2] }
+                                    vRow[m2] = scale * sum
                                 }
                             }
-                            for cab in 0..<ctrAB {
-                                let wab = bra.weights[x * ctrAB + cab]
-                                for ccd in 0..<ctrCD {
-                                    let w = wab * ket.weights[y * ctrCD + ccd]
-                                    let dst = block + (cab * ctrCD + ccd) * nab * ncd
-                                    for z in 0..<(nab * ncd) { dst[z] += w * prim[z] }
+                            for ccd in 0..<ctrCD {
+                                let weight = ket.weights[y * ctrCD + ccd]
+                                let dst = ketSum + ccd * nha * ncd
+                                for z in 0..<(nha * ncd) { dst[z] += weight * ketTerm[z] }
+                            }
+                        }
+                        // prim[ccd][ab][cd] = Σ_h1 E^{ab}_{h1} W[ccd][h1][cd], then weighted into the block.
+                        prim.update(repeating: 0, count: ctrCD * nab * ncd)
+                        for ccd in 0..<ctrCD {
+                            let wc = ketSum + ccd * nha * ncd, pc = prim + ccd * nab * ncd
+                            for m in 0..<nab {
+                                let row = pc + m * ncd
+                                for h1 in 0..<nha {
+                                    let e = eab[m * nha + h1]
+                                    if e == 0 { continue }
+                                    let wRow = wc + h1 * ncd
+                                    for m2 in 0..<ncd { row[m2] += e * wRow[m2] }
                                 }
                             }
+                        }
+                        for cab in 0..<ctrAB {
+                            let weight = bra.weights[x * ctrAB + cab]
+                            let dst = block + cab * ctrCD * nab * ncd
+                            for z in 0..<(ctrCD * nab * ncd) { dst[z] += weight * prim[z] }
                         }
                     }
                     } }
