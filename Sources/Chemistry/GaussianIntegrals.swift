@@ -5,29 +5,58 @@
 // harmonics with PySCF's (libcint's) normalisation and order.
 import Foundation
 
-/// Boys function F_m(T) = ∫₀¹ u^{2m} e^{−T u²} du for m = 0…mMax into `f`.
+/// F_m(T) by its series (all terms positive) for the highest order, then the stable downward
+/// recursion F_{m−1} = (2T F_m + e^{−T})/(2m − 1); for building the table and checking it.
+func boysSeries(_ mMax: Int, _ t: Double, _ f: UnsafeMutablePointer<Double>) {
+    let e = exp(-t)
+    var term = 1 / Double(2 * mMax + 1), sum = term, k = 0
+    while term > 1e-17 * sum {
+        k += 1
+        term *= 2 * t / Double(2 * mMax + 2 * k + 1)
+        sum += term
+    }
+    f[mMax] = e * sum
+    var m = mMax
+    while m > 0 { f[m - 1] = (2 * t * f[m] + e) / Double(2 * m - 1); m -= 1 }
+}
+
+/// F_m(T) at T = 0, 0.1, …, 12 for m ≤ 26 (Taylor expansion points: orders up to 9, ERI
+/// first derivatives over d shells, plus the 8 Taylor terms, and spare).
+let boysGridStep = 0.1, boysGridPoints = 121, boysTableOrders = 27
+let boysTable: [Double] = {
+    var table = [Double](repeating: 0, count: boysGridPoints * boysTableOrders)
+    table.withUnsafeMutableBufferPointer { t in
+        for g in 0..<boysGridPoints { boysSeries(boysTableOrders - 1, Double(g) * boysGridStep, t.baseAddress! + g * boysTableOrders) }
+    }
+    return table
+}()
+
+/// Boys function F_m(T) = ∫₀¹ u^{2m} e^{−T u²} du for m = 0…mMax (≤ 18) into `f`.
 @inline(__always)
 func boys(_ mMax: Int, _ t: Double, _ f: UnsafeMutablePointer<Double>) {
-    if t < 1e-14 {
-        for m in 0...mMax { f[m] = 1 / Double(2 * m + 1) - t / Double(2 * m + 3) }
-        return
-    }
-    let e = exp(-t)
     if t < 12 {
-        // Series for the highest order (all terms positive), then the stable downward recursion.
-        var term = 1 / Double(2 * mMax + 1), sum = term, k = 0
-        while term > 1e-17 * sum {
-            k += 1
-            term *= 2 * t / Double(2 * mMax + 2 * k + 1)
-            sum += term
+        // Taylor series about the nearest grid point, F_m(T0 + δ) = Σ_k F_{m+k}(T0)(−δ)^k/k!
+        // (|δ| ≤ 0.05: 8 terms reach 1e-16), then downward.
+        let g = Int(t / boysGridStep + 0.5)
+        let delta = Double(g) * boysGridStep - t
+        boysTable.withUnsafeBufferPointer { table in
+            let row = table.baseAddress! + g * boysTableOrders + mMax
+            var sum = row[7]
+            for k in stride(from: 6, through: 0, by: -1) { sum = row[k] + sum * delta / Double(k + 1) }
+            f[mMax] = sum
         }
-        f[mMax] = e * sum
-        var m = mMax
-        while m > 0 { f[m - 1] = (2 * t * f[m] + e) / Double(2 * m - 1); m -= 1 }
+        if mMax > 0 {
+            let e = exp(-t)
+            var m = mMax
+            while m > 0 { f[m - 1] = (2 * t * f[m] + e) / Double(2 * m - 1); m -= 1 }
+        }
     } else {
         // Upward from F_0 is stable here: each step scales errors by (2m+1)/(2T) < 1.
         f[0] = 0.5 * (Double.pi / t).squareRoot() * erf(t.squareRoot())
-        if mMax > 0 { for m in 0..<mMax { f[m + 1] = (Double(2 * m + 1) * f[m] - e) / (2 * t) } }
+        if mMax > 0 {
+            let e = exp(-t)
+            for m in 0..<mMax { f[m + 1] = (Double(2 * m + 1) * f[m] - e) / (2 * t) }
+        }
     }
 }
 
