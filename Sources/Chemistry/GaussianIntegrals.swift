@@ -389,7 +389,16 @@ extension Basis {
             offA.deallocate(); offC.deallocate()
         }
         work.initialize(repeating: 0, count: (L + 2) * d * d * d)
-        let transforms = (0...lMax).map { (angularTransform(l: $0, pure: true), angularTransform(l: $0, pure: false)) }
+        // One flat copy of each shell's angular matrix, so the quartet loop allocates nothing.
+        let matrices = shells.map { angularTransform(l: $0.l, pure: $0.pure) }
+        let angular = UnsafeMutablePointer<Double>.allocate(capacity: matrices.reduce(0) { $0 + $1.count })
+        defer { angular.deallocate() }
+        var maps: [AngularMap] = [], cursor = angular
+        for (shell, m) in zip(shells, matrices) {
+            cursor.initialize(from: m, count: m.count)
+            maps.append(AngularMap(matrix: cursor, nIn: shell.cartesianCount, nOut: shell.componentCount))
+            cursor += m.count
+        }
         let herms = (0...(2 * lMax)).map(hermiteIndices)
         let prefactor = 2 * pow(Double.pi, 2.5)
 
@@ -462,17 +471,14 @@ extension Basis {
                     }
                     } }
                     // To output components, one index at a time, then the 8 images.
-                    let shellsQ = [a, b, c, dd]
-                    let ts = shellsQ.map { $0.pure ? transforms[$0.l].0 : transforms[$0.l].1 }
-                    let ms = shellsQ.map(\.componentCount)
-                    let base = [offsets[i], offsets[j], offsets[k], offsets[l]]
+                    let (ma, mb, mc, md) = (maps[i].nOut, maps[j].nOut, maps[k].nOut, maps[l].nOut)
                     for ca in 0..<a.contractions { for cb in 0..<b.contractions {
                         for cc in 0..<c.contractions { for cd in 0..<dd.contractions {
                             let src = block + ((ca * b.contractions + cb) * ctrCD + cc * dd.contractions + cd) * nab * ncd
-                            let result = transformQuartet(src, shells: shellsQ, transforms: ts, scratch: scratch, half: pairMax * pairMax)
-                            let o0 = base[0] + ca * ms[0], o1 = base[1] + cb * ms[1], o2 = base[2] + cc * ms[2], o3 = base[3] + cd * ms[3]
+                            let result = transformQuartet(src, maps[i], maps[j], maps[k], maps[l], scratch: scratch, half: pairMax * pairMax)
+                            let o0 = offsets[i] + ca * ma, o1 = offsets[j] + cb * mb, o2 = offsets[k] + cc * mc, o3 = offsets[l] + cd * md
                             var z = 0
-                            for i0 in 0..<ms[0] { for i1 in 0..<ms[1] { for i2 in 0..<ms[2] { for i3 in 0..<ms[3] {
+                            for i0 in 0..<ma { for i1 in 0..<mb { for i2 in 0..<mc { for i3 in 0..<md {
                                 let v = result[z]; z += 1
                                 let (mu, nu, la, si) = (o0 + i0, o1 + i1, o2 + i2, o3 + i3)
                                 out[((mu * n + nu) * n + la) * n + si] = v
@@ -493,17 +499,23 @@ extension Basis {
     }
 }
 
+/// A shell's cartesian → output-component matrix (nOut × nIn, row-major).
+struct AngularMap {
+    let matrix: UnsafePointer<Double>
+    let nIn: Int, nOut: Int
+}
+
 /// Cartesian quartet block [a][b][c][d] → output components, transforming the last index and
 /// rotating it to the front four times; returns a pointer into `scratch` (two halves of `half`
 /// doubles, used in turn) holding [i][j][k][l].
 @inline(__always)
-func transformQuartet(_ src: UnsafeMutablePointer<Double>, shells: [Shell], transforms: [[Double]],
+func transformQuartet(_ src: UnsafeMutablePointer<Double>, _ a: AngularMap, _ b: AngularMap, _ c: AngularMap, _ d: AngularMap,
                       scratch: UnsafeMutablePointer<Double>, half: Int) -> UnsafeMutablePointer<Double> {
     var input = src
-    var rows = shells.reduce(1) { $0 * $1.cartesianCount }
+    var rows = a.nIn * b.nIn * c.nIn * d.nIn
     for step in 0..<4 {
-        let s = shells[3 - step], t = transforms[3 - step]
-        let nIn = s.cartesianCount, nOut = s.componentCount
+        let map = step == 0 ? d : step == 1 ? c : step == 2 ? b : a
+        let t = map.matrix, nIn = map.nIn, nOut = map.nOut
         rows /= nIn
         let target = step % 2 == 0 ? scratch : scratch + half
         for o in 0..<nOut {
