@@ -188,89 +188,16 @@ extension Basis {
     func oneElectron(_ kind: OneElectronKind, charges: [PointCharge]) -> [Double] {
         let n = functionCount
         var out = [Double](repeating: 0, count: n * n)
-        let lMax = shells.map(\.l).max() ?? 0
-        let eDim = (lMax + 1) * (lMax + 3) * (2 * lMax + 3)
-        let cartMax = (lMax + 1) * (lMax + 2) / 2
-        let ctrMax = shells.map(\.contractions).max() ?? 1
-        let L = 2 * lMax, d = L + 1
-        let ex = UnsafeMutablePointer<Double>.allocate(capacity: 3 * eDim)
-        let ey = ex + eDim, ez = ey + eDim
-        let f = UnsafeMutablePointer<Double>.allocate(capacity: L + 1)
-        let work = UnsafeMutablePointer<Double>.allocate(capacity: (L + 2) * d * d * d)
-        let prim = UnsafeMutablePointer<Double>.allocate(capacity: cartMax * cartMax)
-        let block = UnsafeMutablePointer<Double>.allocate(capacity: ctrMax * ctrMax * cartMax * cartMax)
-        defer { ex.deallocate(); f.deallocate(); work.deallocate(); prim.deallocate(); block.deallocate() }
-        work.initialize(repeating: 0, count: (L + 2) * d * d * d)
+        let ws = OneElectronWorkspace(lMax: shells.map(\.l).max() ?? 0, contractions: shells.map(\.contractions).max() ?? 1)
+        let lMax = ws.lMax
         let transforms = (0...lMax).map { (angularTransform(l: $0, pure: true), angularTransform(l: $0, pure: false)) }
-        let cart = (0...lMax).map(cartesianExponents)
 
         for si in shells.indices {
             for sj in 0...si {
                 let a = shells[si], b = shells[sj]
                 let (la, lb) = (a.l, b.l)
                 let na = a.cartesianCount, nb = b.cartesianCount
-                let lbE = kind == .kinetic ? lb + 2 : lb
-                let tDim = la + lbE + 1, jDim = lbE + 1
-                let ab = a.center - b.center, r2 = (ab * ab).sum()
-                block.update(repeating: 0, count: a.contractions * b.contractions * na * nb)
-                for (ka, alpha) in a.exponents.enumerated() {
-                    for (kb, beta) in b.exponents.enumerated() {
-                        let p = alpha + beta, mu = alpha * beta / p
-                        let center = (alpha * a.center + beta * b.center) / p
-                        let pa = center - a.center, pb = center - b.center
-                        let k = exp(-mu * r2)
-                        hermiteE(ex, la: la, lb: lbE, pa: pa.x, pb: pb.x, oneOver2p: 0.5 / p)
-                        hermiteE(ey, la: la, lb: lbE, pa: pa.y, pb: pb.y, oneOver2p: 0.5 / p)
-                        hermiteE(ez, la: la, lb: lbE, pa: pa.z, pb: pb.z, oneOver2p: 0.5 / p)
-                        @inline(__always) func e(_ m: UnsafeMutablePointer<Double>, _ i: Int, _ j: Int, _ t: Int) -> Double { m[(i * jDim + j) * tDim + t] }
-                        switch kind {
-                        case .overlap, .kinetic:
-                            let s1 = (Double.pi / p).squareRoot()
-                            // 1-D overlaps, and 1-D kinetic −½⟨i|∂²|j⟩ = −2β² S_{i,j+2} + β(2j+1) S_{ij} − ½ j(j−1) S_{i,j−2}.
-                            for (ia, (ax, ay, az)) in cart[la].enumerated() {
-                                for (ib, (bx, by, bz)) in cart[lb].enumerated() {
-                                    let sx = e(ex, ax, bx, 0) * s1, sy = e(ey, ay, by, 0) * s1, sz = e(ez, az, bz, 0) * s1
-                                    if kind == .overlap { prim[ia * nb + ib] = k * sx * sy * sz; continue }
-                                    func t1(_ m: UnsafeMutablePointer<Double>, _ i: Int, _ j: Int) -> Double {
-                                        var t = -2 * beta * beta * e(m, i, j + 2, 0) + beta * Double(2 * j + 1) * e(m, i, j, 0)
-                                        if j >= 2 { t -= 0.5 * Double(j * (j - 1)) * e(m, i, j - 2, 0) }
-                                        return t * s1
-                                    }
-                                    prim[ia * nb + ib] = k * (t1(ex, ax, bx) * sy * sz + sx * t1(ey, ay, by) * sz + sx * sy * t1(ez, az, bz))
-                                }
-                            }
-                        case .attraction:
-                            let lab = la + lb, dd = lab + 1
-                            prim.update(repeating: 0, count: na * nb)
-                            for c in charges {
-                                let pc = center - c.position
-                                let r = hermiteCoulomb(lab, a: p, x: pc.x, y: pc.y, z: pc.z, f: f, work: work)
-                                let scale = -c.charge * 2 * Double.pi / p * k
-                                for (ia, (ax, ay, az)) in cart[la].enumerated() {
-                                    for (ib, (bx, by, bz)) in cart[lb].enumerated() {
-                                        var v = 0.0
-                                        for t in 0...(ax + bx) {
-                                            let et = e(ex, ax, bx, t)
-                                            for u in 0...(ay + by) {
-                                                let eu = et * e(ey, ay, by, u)
-                                                for w in 0...(az + bz) { v += eu * e(ez, az, bz, w) * r[(t * dd + u) * dd + w] }
-                                            }
-                                        }
-                                        prim[ia * nb + ib] += scale * v
-                                    }
-                                }
-                            }
-                        }
-                        for ca in 0..<a.contractions {
-                            let wa = a.coefficients[ka * a.contractions + ca]
-                            for cb in 0..<b.contractions {
-                                let w = wa * b.coefficients[kb * b.contractions + cb]
-                                let dst = block + (ca * b.contractions + cb) * na * nb
-                                for x in 0..<(na * nb) { dst[x] += w * prim[x] }
-                            }
-                        }
-                    }
-                }
+                let block = oneElectronBlock(kind, a, b, charges: charges, ws)
                 // Cartesian → output components, then into the matrix (both triangles).
                 let ta = a.pure ? transforms[la].0 : transforms[la].1, tb = b.pure ? transforms[lb].0 : transforms[lb].1
                 let ma = a.componentCount, mb = b.componentCount
@@ -293,6 +220,102 @@ extension Basis {
             }
         }
         return out
+    }
+}
+
+/// Scratch space for one-electron blocks over shells up to `lMax`.
+final class OneElectronWorkspace {
+    let lMax: Int
+    let ex, ey, ez, f, work, prim, block: UnsafeMutablePointer<Double>
+    let cart: [[(Int, Int, Int)]]
+
+    init(lMax: Int, contractions: Int) {
+        self.lMax = lMax
+        let eDim = (lMax + 1) * (lMax + 3) * (2 * lMax + 3)
+        let cartMax = (lMax + 1) * (lMax + 2) / 2
+        let L = 2 * lMax, d = L + 1
+        ex = .allocate(capacity: 3 * eDim)
+        ey = ex + eDim
+        ez = ey + eDim
+        f = .allocate(capacity: L + 1)
+        work = .allocate(capacity: (L + 2) * d * d * d)
+        work.initialize(repeating: 0, count: (L + 2) * d * d * d)
+        prim = .allocate(capacity: cartMax * cartMax)
+        block = .allocate(capacity: contractions * contractions * cartMax * cartMax)
+        cart = (0...lMax).map(cartesianExponents)
+    }
+    deinit { for b in [ex, f, work, prim, block] { b.deallocate() } }
+}
+
+extension Basis {
+    /// Contracted cartesian block ⟨a|O|b⟩ at ws.block[(ca·nctrB + cb)·na·nb + ia·nb + ib].
+    func oneElectronBlock(_ kind: OneElectronKind, _ a: Shell, _ b: Shell, charges: [PointCharge], _ ws: OneElectronWorkspace) -> UnsafeMutablePointer<Double> {
+        let (la, lb) = (a.l, b.l)
+        let na = a.cartesianCount, nb = b.cartesianCount
+        let lbE = kind == .kinetic ? lb + 2 : lb
+        let tDim = la + lbE + 1, jDim = lbE + 1
+        let ab = a.center - b.center, r2 = (ab * ab).sum()
+        let (ex, ey, ez, f, work, prim, block, cart) = (ws.ex, ws.ey, ws.ez, ws.f, ws.work, ws.prim, ws.block, ws.cart)
+        block.update(repeating: 0, count: a.contractions * b.contractions * na * nb)
+        for (ka, alpha) in a.exponents.enumerated() {
+            for (kb, beta) in b.exponents.enumerated() {
+                let p = alpha + beta, mu = alpha * beta / p
+                let center = (alpha * a.center + beta * b.center) / p
+                let pa = center - a.center, pb = center - b.center
+                let k = exp(-mu * r2)
+                hermiteE(ex, la: la, lb: lbE, pa: pa.x, pb: pb.x, oneOver2p: 0.5 / p)
+                hermiteE(ey, la: la, lb: lbE, pa: pa.y, pb: pb.y, oneOver2p: 0.5 / p)
+                hermiteE(ez, la: la, lb: lbE, pa: pa.z, pb: pb.z, oneOver2p: 0.5 / p)
+                @inline(__always) func e(_ m: UnsafeMutablePointer<Double>, _ i: Int, _ j: Int, _ t: Int) -> Double { m[(i * jDim + j) * tDim + t] }
+                switch kind {
+                case .overlap, .kinetic:
+                    let s1 = (Double.pi / p).squareRoot()
+                    // 1-D overlaps, and 1-D kinetic −½⟨i|∂²|j⟩ = −2β² S_{i,j+2} + β(2j+1) S_{ij} − ½ j(j−1) S_{i,j−2}.
+                    for (ia, (ax, ay, az)) in cart[la].enumerated() {
+                        for (ib, (bx, by, bz)) in cart[lb].enumerated() {
+                            let sx = e(ex, ax, bx, 0) * s1, sy = e(ey, ay, by, 0) * s1, sz = e(ez, az, bz, 0) * s1
+                            if kind == .overlap { prim[ia * nb + ib] = k * sx * sy * sz; continue }
+                            func t1(_ m: UnsafeMutablePointer<Double>, _ i: Int, _ j: Int) -> Double {
+                                var t = -2 * beta * beta * e(m, i, j + 2, 0) + beta * Double(2 * j + 1) * e(m, i, j, 0)
+                                if j >= 2 { t -= 0.5 * Double(j * (j - 1)) * e(m, i, j - 2, 0) }
+                                return t * s1
+                            }
+                            prim[ia * nb + ib] = k * (t1(ex, ax, bx) * sy * sz + sx * t1(ey, ay, by) * sz + sx * sy * t1(ez, az, bz))
+                        }
+                    }
+                case .attraction:
+                    let lab = la + lb, dd = lab + 1
+                    prim.update(repeating: 0, count: na * nb)
+                    for c in charges {
+                        let pc = center - c.position
+                        let r = hermiteCoulomb(lab, a: p, x: pc.x, y: pc.y, z: pc.z, f: f, work: work)
+                        let scale = -c.charge * 2 * Double.pi / p * k
+                        for (ia, (ax, ay, az)) in cart[la].enumerated() {
+                            for (ib, (bx, by, bz)) in cart[lb].enumerated() {
+                                var v = 0.0
+                                for t in 0...(ax + bx) {
+                                    let et = e(ex, ax, bx, t)
+                                    for u in 0...(ay + by) {
+                                        let eu = et * e(ey, ay, by, u)
+                                        for w in 0...(az + bz) { v += eu * e(ez, az, bz, w) * r[(t * dd + u) * dd + w] }
+                                    }
+                                }
+                                prim[ia * nb + ib] += scale * v
+                            }
+                        }
+                    }
+                }
+                for ca in 0..<a.contractions {
+                    let wa = a.coefficients[ka * a.contractions + ca]
+                    for cb in 0..<b.contractions {
+                        let w = wa * b.coefficients[kb * b.contractions + cb]
+                        let dst = block + (ca * b.contractions + cb) * na * nb
+                        for x in 0..<(na * nb) { dst[x] += w * prim[x] }
+                    }
+                }
+            }
+        }
+        return block
     }
 }
 
@@ -368,27 +391,8 @@ extension Basis {
         guard shellCount > 0 else { return out }
         var pairs: [ShellPairData] = []
         for i in 0..<shellCount { for j in 0...i { pairs.append(pairData(shells[i], shells[j])) } }
-        let lMax = shells.map(\.l).max()!, L = 4 * lMax, d = L + 1
-        let cartMax = (lMax + 1) * (lMax + 2) / 2
-        let ctrMax = shells.map(\.contractions).max()!
-        let hermMax = (2 * lMax + 1) * (2 * lMax + 2) * (2 * lMax + 3) / 6
-        let pairMax = cartMax * cartMax
-        let f = UnsafeMutablePointer<Double>.allocate(capacity: L + 1)
-        let work = UnsafeMutablePointer<Double>.allocate(capacity: (L + 2) * d * d * d)
-        let ctr2 = ctrMax * ctrMax
-        let ketSum = UnsafeMutablePointer<Double>.allocate(capacity: ctr2 * hermMax * pairMax)
-        let ketTerm = UnsafeMutablePointer<Double>.allocate(capacity: hermMax * pairMax)
-        let rrow = UnsafeMutablePointer<Double>.allocate(capacity: hermMax)
-        let prim = UnsafeMutablePointer<Double>.allocate(capacity: ctr2 * pairMax * pairMax)
-        let offA = UnsafeMutablePointer<Int>.allocate(capacity: hermMax), offC = UnsafeMutablePointer<Int>.allocate(capacity: hermMax)
-        let blockSize = pairMax * pairMax * ctrMax * ctrMax * ctrMax * ctrMax
-        let block = UnsafeMutablePointer<Double>.allocate(capacity: blockSize)
-        let scratch = UnsafeMutablePointer<Double>.allocate(capacity: 2 * pairMax * pairMax)
-        defer {
-            for buffer in [f, work, ketSum, ketTerm, rrow, prim, block, scratch] { buffer.deallocate() }
-            offA.deallocate(); offC.deallocate()
-        }
-        work.initialize(repeating: 0, count: (L + 2) * d * d * d)
+        let ws = RepulsionWorkspace(lMax: shells.map(\.l).max()!, contractions: shells.map(\.contractions).max()!)
+        let pairMax = ws.pairMax
         // One flat copy of each shell's angular matrix, so the quartet loop allocates nothing.
         let matrices = shells.map { angularTransform(l: $0.l, pure: $0.pure) }
         let angular = UnsafeMutablePointer<Double>.allocate(capacity: matrices.reduce(0) { $0 + $1.count })
@@ -399,83 +403,24 @@ extension Basis {
             maps.append(AngularMap(matrix: cursor, nIn: shell.cartesianCount, nOut: shell.componentCount))
             cursor += m.count
         }
-        let herms = (0...(2 * lMax)).map(hermiteIndices)
-        let prefactor = 2 * pow(Double.pi, 2.5)
-
         out.withUnsafeMutableBufferPointer { out in
             for i in 0..<shellCount { for j in 0...i {
                 let ij = i * (i + 1) / 2 + j
                 let bra = pairs[ij]
                 let a = shells[i], b = shells[j]
-                let nab = a.cartesianCount * b.cartesianCount, hab = herms[a.l + b.l]
-                let ctrAB = a.contractions * b.contractions
+                let nab = a.cartesianCount * b.cartesianCount
                 for k in 0...i { for l in 0...(k == i ? j : k) {
                     let ket = pairs[k * (k + 1) / 2 + l]
                     let c = shells[k], dd = shells[l]
-                    let ncd = c.cartesianCount * dd.cartesianCount, hcd = herms[c.l + dd.l]
+                    let ncd = c.cartesianCount * dd.cartesianCount
                     let ctrCD = c.contractions * dd.contractions
-                    let lTotal = a.l + b.l + c.l + dd.l, dim = lTotal + 1
-                    block.update(repeating: 0, count: ctrAB * ctrCD * nab * ncd)
-                    // R index of (t+τ, u+ν, v+φ) is offA[h1] + offC[h2].
-                    for (h, (t, u, v)) in hab.enumerated() { offA[h] = (t * dim + u) * dim + v }
-                    for (h, (t, u, v)) in hcd.enumerated() { offC[h] = (t * dim + u) * dim + v }
-                    let nha = hab.count, nhc = hcd.count
-                    bra.e.withUnsafeBufferPointer { braE in
-                    ket.signed.withUnsafeBufferPointer { ketE in
-                    for x in 0..<bra.count {
-                        let p = bra.p[x], P = bra.center[x]
-                        let eab = braE.baseAddress! + x * nab * nha
-                        // Ket primitives summed first: W[ccd][h1][cd] = Σ_y w_y s_y Σ_h2 R_y[h1+h2] E^{cd}_{y,h2}(−1)^{h2}.
-                        ketSum.update(repeating: 0, count: ctrCD * nha * ncd)
-                        for y in 0..<ket.count {
-                            let q = ket.p[y], pq = P - ket.center[y]
-                            let r = hermiteCoulomb(lTotal, a: p * q / (p + q), x: pq.x, y: pq.y, z: pq.z, f: f, work: work)
-                            let ecd = ketE.baseAddress! + y * ncd * nhc
-                            let scale = prefactor / (p * q * (p + q).squareRoot())
-                            for h1 in 0..<nha {
-                                let rBase = r + offA[h1]
-                                for h2 in 0..<nhc { rrow[h2] = rBase[offC[h2]] }
-                                let vRow = ketTerm + h1 * ncd
-                                for m2 in 0..<ncd {
-                                    let col = ecd + m2 * nhc
-                                    var sum = 0.0
-                                    for h2 in 0..<nhc { sum += rrow[h2] * col[h2] }
-                                    vRow[m2] = scale * sum
-                                }
-                            }
-                            for ccd in 0..<ctrCD {
-                                let weight = ket.weights[y * ctrCD + ccd]
-                                let dst = ketSum + ccd * nha * ncd
-                                for z in 0..<(nha * ncd) { dst[z] += weight * ketTerm[z] }
-                            }
-                        }
-                        // prim[ccd][ab][cd] = Σ_h1 E^{ab}_{h1} W[ccd][h1][cd], then weighted into the block.
-                        prim.update(repeating: 0, count: ctrCD * nab * ncd)
-                        for ccd in 0..<ctrCD {
-                            let wc = ketSum + ccd * nha * ncd, pc = prim + ccd * nab * ncd
-                            for m in 0..<nab {
-                                let row = pc + m * ncd
-                                for h1 in 0..<nha {
-                                    let e = eab[m * nha + h1]
-                                    if e == 0 { continue }
-                                    let wRow = wc + h1 * ncd
-                                    for m2 in 0..<ncd { row[m2] += e * wRow[m2] }
-                                }
-                            }
-                        }
-                        for cab in 0..<ctrAB {
-                            let weight = bra.weights[x * ctrAB + cab]
-                            let dst = block + cab * ctrCD * nab * ncd
-                            for z in 0..<(ctrCD * nab * ncd) { dst[z] += weight * prim[z] }
-                        }
-                    }
-                    } }
+                    let block = repulsionBlock(bra, a, b, ket, c, dd, ws)
                     // To output components, one index at a time, then the 8 images.
                     let (ma, mb, mc, md) = (maps[i].nOut, maps[j].nOut, maps[k].nOut, maps[l].nOut)
                     for ca in 0..<a.contractions { for cb in 0..<b.contractions {
                         for cc in 0..<c.contractions { for cd in 0..<dd.contractions {
                             let src = block + ((ca * b.contractions + cb) * ctrCD + cc * dd.contractions + cd) * nab * ncd
-                            let result = transformQuartet(src, maps[i], maps[j], maps[k], maps[l], scratch: scratch, half: pairMax * pairMax)
+                            let result = transformQuartet(src, maps[i], maps[j], maps[k], maps[l], scratch: ws.scratch, half: pairMax * pairMax)
                             let o0 = offsets[i] + ca * ma, o1 = offsets[j] + cb * mb, o2 = offsets[k] + cc * mc, o3 = offsets[l] + cd * md
                             var z = 0
                             for i0 in 0..<ma { for i1 in 0..<mb { for i2 in 0..<mc { for i3 in 0..<md {
@@ -496,6 +441,110 @@ extension Basis {
             } }
         }
         return out
+    }
+}
+
+/// Scratch space for ERI blocks over shells up to `lMax` with up to `contractions` columns.
+final class RepulsionWorkspace {
+    let lMax: Int, pairMax: Int
+    let f, work, ketSum, ketTerm, rrow, prim, block, scratch: UnsafeMutablePointer<Double>
+    let offA, offC: UnsafeMutablePointer<Int>
+    let herms: [[(Int, Int, Int)]]
+    let prefactor = 2 * pow(Double.pi, 2.5)
+
+    init(lMax: Int, contractions ctrMax: Int) {
+        self.lMax = lMax
+        let L = 4 * lMax, d = L + 1
+        let cartMax = (lMax + 1) * (lMax + 2) / 2
+        let hermMax = (2 * lMax + 1) * (2 * lMax + 2) * (2 * lMax + 3) / 6
+        pairMax = cartMax * cartMax
+        let ctr2 = ctrMax * ctrMax
+        f = .allocate(capacity: L + 1)
+        work = .allocate(capacity: (L + 2) * d * d * d)
+        work.initialize(repeating: 0, count: (L + 2) * d * d * d)
+        ketSum = .allocate(capacity: ctr2 * hermMax * pairMax)
+        ketTerm = .allocate(capacity: hermMax * pairMax)
+        rrow = .allocate(capacity: hermMax)
+        prim = .allocate(capacity: ctr2 * pairMax * pairMax)
+        block = .allocate(capacity: ctr2 * ctr2 * pairMax * pairMax)
+        scratch = .allocate(capacity: 2 * pairMax * pairMax)
+        offA = .allocate(capacity: hermMax)
+        offC = .allocate(capacity: hermMax)
+        herms = (0...(2 * lMax)).map(hermiteIndices)
+    }
+    deinit {
+        for b in [f, work, ketSum, ketTerm, rrow, prim, block, scratch] { b.deallocate() }
+        offA.deallocate(); offC.deallocate()
+    }
+}
+
+extension Basis {
+    /// Contracted cartesian (ab|cd) at ws.block[((cab·nctrCD + ccd)·nab + ab)·ncd + cd], cab = ca·nctrB + cb.
+    func repulsionBlock(_ bra: ShellPairData, _ a: Shell, _ b: Shell, _ ket: ShellPairData, _ c: Shell, _ dd: Shell,
+                        _ ws: RepulsionWorkspace) -> UnsafeMutablePointer<Double> {
+        let (f, work, ketSum, ketTerm, rrow, prim, block, offA, offC) = (ws.f, ws.work, ws.ketSum, ws.ketTerm, ws.rrow, ws.prim, ws.block, ws.offA, ws.offC)
+        let prefactor = ws.prefactor
+        let nab = a.cartesianCount * b.cartesianCount, hab = ws.herms[a.l + b.l]
+        let ctrAB = a.contractions * b.contractions
+        let ncd = c.cartesianCount * dd.cartesianCount, hcd = ws.herms[c.l + dd.l]
+        let ctrCD = c.contractions * dd.contractions
+        let lTotal = a.l + b.l + c.l + dd.l, dim = lTotal + 1
+        block.update(repeating: 0, count: ctrAB * ctrCD * nab * ncd)
+        // R index of (t+τ, u+ν, v+φ) is offA[h1] + offC[h2].
+        for (h, (t, u, v)) in hab.enumerated() { offA[h] = (t * dim + u) * dim + v }
+        for (h, (t, u, v)) in hcd.enumerated() { offC[h] = (t * dim + u) * dim + v }
+        let nha = hab.count, nhc = hcd.count
+        bra.e.withUnsafeBufferPointer { braE in
+        ket.signed.withUnsafeBufferPointer { ketE in
+        for x in 0..<bra.count {
+            let p = bra.p[x], P = bra.center[x]
+            let eab = braE.baseAddress! + x * nab * nha
+            // Ket primitives summed first: W[ccd][h1][cd] = Σ_y w_y s_y Σ_h2 R_y[h1+h2] E^{cd}_{y,h2}(−1)^{h2}.
+            ketSum.update(repeating: 0, count: ctrCD * nha * ncd)
+            for y in 0..<ket.count {
+                let q = ket.p[y], pq = P - ket.center[y]
+                let r = hermiteCoulomb(lTotal, a: p * q / (p + q), x: pq.x, y: pq.y, z: pq.z, f: f, work: work)
+                let ecd = ketE.baseAddress! + y * ncd * nhc
+                let scale = prefactor / (p * q * (p + q).squareRoot())
+                for h1 in 0..<nha {
+                    let rBase = r + offA[h1]
+                    for h2 in 0..<nhc { rrow[h2] = rBase[offC[h2]] }
+                    let vRow = ketTerm + h1 * ncd
+                    for m2 in 0..<ncd {
+                        let col = ecd + m2 * nhc
+                        var sum = 0.0
+                        for h2 in 0..<nhc { sum += rrow[h2] * col[h2] }
+                        vRow[m2] = scale * sum
+                    }
+                }
+                for ccd in 0..<ctrCD {
+                    let weight = ket.weights[y * ctrCD + ccd]
+                    let dst = ketSum + ccd * nha * ncd
+                    for z in 0..<(nha * ncd) { dst[z] += weight * ketTerm[z] }
+                }
+            }
+            // prim[ccd][ab][cd] = Σ_h1 E^{ab}_{h1} W[ccd][h1][cd], then weighted into the block.
+            prim.update(repeating: 0, count: ctrCD * nab * ncd)
+            for ccd in 0..<ctrCD {
+                let wc = ketSum + ccd * nha * ncd, pc = prim + ccd * nab * ncd
+                for m in 0..<nab {
+                    let row = pc + m * ncd
+                    for h1 in 0..<nha {
+                        let e = eab[m * nha + h1]
+                        if e == 0 { continue }
+                        let wRow = wc + h1 * ncd
+                        for m2 in 0..<ncd { row[m2] += e * wRow[m2] }
+                    }
+                }
+            }
+            for cab in 0..<ctrAB {
+                let weight = bra.weights[x * ctrAB + cab]
+                let dst = block + cab * ctrCD * nab * ncd
+                for z in 0..<(ctrCD * nab * ncd) { dst[z] += weight * prim[z] }
+            }
+        }
+        } }
+        return block
     }
 }
 
