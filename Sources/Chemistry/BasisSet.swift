@@ -151,6 +151,24 @@ public struct Shell: Sendable {
     }
 }
 
+extension Shell {
+    /// Derivative shells: ∂/∂A_x of x_A^i y_A^j z_A^k e^{−α r_A²} = 2α·x_A^{i+1}… − i·x_A^{i−1}…,
+    /// so a shell's derivative is an (l+1) shell with coefficients 2α_k c_k and an (l−1) shell
+    /// with c_k (nil for s), both cartesian.
+    func derivativeShells() -> (up: Shell, down: Shell?) {
+        var upCoefficients = coefficients
+        for k in exponents.indices { for c in 0..<contractions { upCoefficients[k * contractions + c] *= 2 * exponents[k] } }
+        let up = Shell(l: l + 1, center: center, atom: atom, exponents: exponents, coefficients: upCoefficients, contractions: contractions, pure: false)
+        let down = l == 0 ? nil : Shell(l: l - 1, center: center, atom: atom, exponents: exponents, coefficients: coefficients, contractions: contractions, pure: false)
+        return (up, down)
+    }
+
+    /// Coefficients as given (already normalised).
+    init(l: Int, center: SIMD3<Double>, atom: Int, exponents: [Double], coefficients: [Double], contractions: Int, pure: Bool) {
+        (self.l, self.center, self.atom, self.exponents, self.coefficients, self.contractions, self.pure) = (l, center, atom, exponents, coefficients, contractions, pure)
+    }
+}
+
 /// A molecule's basis: its shells in PySCF's AO order (atom by atom; within a shell, column by
 /// column, then component by component: p as x, y, z; spherical d as xy, yz, z², xz, x²−y²).
 public struct Basis: Sendable {

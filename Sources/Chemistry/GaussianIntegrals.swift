@@ -393,16 +393,8 @@ extension Basis {
         for i in 0..<shellCount { for j in 0...i { pairs.append(pairData(shells[i], shells[j])) } }
         let ws = RepulsionWorkspace(lMax: shells.map(\.l).max()!, contractions: shells.map(\.contractions).max()!)
         let pairMax = ws.pairMax
-        // One flat copy of each shell's angular matrix, so the quartet loop allocates nothing.
-        let matrices = shells.map { angularTransform(l: $0.l, pure: $0.pure) }
-        let angular = UnsafeMutablePointer<Double>.allocate(capacity: matrices.reduce(0) { $0 + $1.count })
+        let (angular, maps) = angularMaps()
         defer { angular.deallocate() }
-        var maps: [AngularMap] = [], cursor = angular
-        for (shell, m) in zip(shells, matrices) {
-            cursor.initialize(from: m, count: m.count)
-            maps.append(AngularMap(matrix: cursor, nIn: shell.cartesianCount, nOut: shell.componentCount))
-            cursor += m.count
-        }
         out.withUnsafeMutableBufferPointer { out in
             for i in 0..<shellCount { for j in 0...i {
                 let ij = i * (i + 1) / 2 + j
@@ -545,6 +537,22 @@ extension Basis {
         }
         } }
         return block
+    }
+}
+
+extension Basis {
+    /// One flat copy of each shell's angular matrix (the caller deallocates the storage), so
+    /// quartet loops allocate nothing.
+    func angularMaps() -> (storage: UnsafeMutablePointer<Double>, maps: [AngularMap]) {
+        let matrices = shells.map { angularTransform(l: $0.l, pure: $0.pure) }
+        let storage = UnsafeMutablePointer<Double>.allocate(capacity: matrices.reduce(0) { $0 + $1.count })
+        var maps: [AngularMap] = [], cursor = storage
+        for (shell, m) in zip(shells, matrices) {
+            cursor.initialize(from: m, count: m.count)
+            maps.append(AngularMap(matrix: cursor, nIn: shell.cartesianCount, nOut: shell.componentCount))
+            cursor += m.count
+        }
+        return (storage, maps)
     }
 }
 
