@@ -22,6 +22,8 @@ public struct BasisSet: Sendable {
     public let name: String
     /// Shells per element in PySCF's order: as in the file, stably sorted by angular momentum.
     public let shells: [Element: [ShellDefinition]]
+    /// The NWChem-format text it was read from.
+    public let source: String
 
     /// Names of the basis sets shipped with the engine (H–Ne parts).
     public static let builtInNames = ["sto-3g", "6-31g", "6-31g*", "cc-pvdz"]
@@ -87,7 +89,7 @@ public struct BasisSet: Sendable {
             }
             sorted[element] = list.enumerated().sorted { ($0.element.l, $0.offset) < ($1.element.l, $1.offset) }.map(\.element)
         }
-        (self.name, self.shells) = (name, sorted)
+        (self.name, self.shells, source) = (name, sorted, text)
     }
 
     /// A shipped basis set by name ("sto-3g", "6-31G*", "cc-pVDZ"; case, '-' and '_' ignored, "s" for "*"),

@@ -168,5 +168,11 @@ final class ActiveSpaceTests: XCTestCase {
         XCTAssertEqual(c[1].columns.count, 2)
         XCTAssertEqual(c[2].exponents, [2.9412494, 0.6834831])
         XCTAssertThrowsError(try BasisSet(nwchem: "H S\n 1.0 0.5\n 2.0\n", name: "bad"))
+        // A user's file by path reads as the shipped copy does.
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("qforge-test-\(getpid()).nw").path
+        try BasisSet.builtIn("cc-pvdz")!.source.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        XCTAssertEqual(try BasisSet.named(path).shells[.O], BasisSet.builtIn("cc-pVDZ")!.shells[.O])
+        XCTAssertThrowsError(try BasisSet.named("no-such-basis"))
     }
 }
