@@ -16,6 +16,12 @@ public struct AOIntegrals: Sendable {
         self.init(basis: basis, nuclei: zip(molecule.positions, molecule.elements).map { ($0, Double($1.nuclearCharge)) })
     }
 
+    /// Electrostatic embedding: V also holds the electrons' attraction to external point charges
+    /// (MM atoms); the nuclei–charge energy is `Molecule.pointChargeEnergy`.
+    public init(molecule: Molecule, basis: Basis, pointCharges: [PointCharge]) {
+        self.init(basis: basis, nuclei: zip(molecule.positions, molecule.elements).map { ($0, Double($1.nuclearCharge)) } + pointCharges)
+    }
+
     /// Integrals with nuclei of any charges (an atom alone, for the SAD guess).
     public init(basis: Basis, nuclei: [PointCharge]) {
         count = basis.functionCount

@@ -87,6 +87,19 @@ public struct Molecule: Sendable {
         }
     }
 
+    /// Σ_A Σ_C Z_A q_C / |R_A − C| in hartree: the nuclei's energy in external point charges
+    /// (positions in bohr, charges in e).
+    public func pointChargeEnergy(_ charges: [(position: SIMD3<Double>, charge: Double)]) -> Double {
+        var e = 0.0
+        for (element, position) in zip(elements, positions) {
+            for c in charges {
+                let r = position - c.position
+                e += Double(element.nuclearCharge) * c.charge / (r * r).sum().squareRoot()
+            }
+        }
+        return e
+    }
+
     /// Σ_{A<B} Z_A Z_B / R_AB in hartree.
     public var nuclearRepulsion: Double {
         var e = 0.0

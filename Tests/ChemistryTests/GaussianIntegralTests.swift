@@ -23,6 +23,7 @@ struct IntegralFixtures: Decodable {
     }
     struct PointCharges: Decodable {
         let positions: [[Double]], elements: [String], basis: String, charges: [[Double]], attraction: [Double]
+        let nuclear_energy: Double, rhf_energy: Double
     }
     let pyscf: String
     let cases: [Case]
@@ -92,13 +93,21 @@ final class GaussianIntegralTests: XCTestCase {
         XCTAssertEqual(checked.count, 4)
     }
 
-    /// ⟨μ|Σ −q/|r − C||ν⟩ for MM point charges, as PySCF's int1e_rinv.
+    /// ⟨μ|Σ −q/|r − C||ν⟩ for MM point charges, as PySCF's int1e_rinv, and the embedded RHF energy.
     func testPointChargeAttractionMatchesPySCF() throws {
         let p = IntegralFixtures.shared.point_charges
         let molecule = try Molecule(elements: p.elements.map { Element(symbol: $0)! }, positions: p.positions.map { SIMD3($0[0], $0[1], $0[2]) })
         let basis = try Basis(molecule: molecule, basisSet: BasisSet.builtIn(p.basis)!)
         let v = basis.attractionMatrix(charges: p.charges.map { (SIMD3($0[0], $0[1], $0[2]), $0[3]) })
         XCTAssertLessThan(maxUpperDifference(v, p.attraction, n: basis.functionCount), 1e-10)
+        // Electrostatic-embedding RHF as pyscf.qmmm.mm_charge.
+        let charges = p.charges.map { (position: SIMD3($0[0], $0[1], $0[2]), charge: $0[3]) }
+        let nuclear = molecule.nuclearRepulsion + molecule.pointChargeEnergy(charges)
+        XCTAssertEqual(nuclear, p.nuclear_energy, accuracy: 1e-10)
+        let ao = AOIntegrals(molecule: molecule, basis: basis, pointCharges: charges)
+        let rhf = try restrictedHartreeFock(ao, nuclearRepulsion: nuclear, electrons: molecule.electronCount,
+                                            initialDensity: atomicDensityGuess(molecule: molecule, basis: basis))
+        XCTAssertEqual(rhf.energy, p.rhf_energy, accuracy: 1e-9)
     }
 }
 

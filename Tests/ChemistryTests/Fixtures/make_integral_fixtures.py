@@ -12,7 +12,7 @@ Run from the repository root: python3 Tests/ChemistryTests/Fixtures/make_integra
 import json
 import numpy
 import pyscf
-from pyscf import gto, scf
+from pyscf import gto, qmmm, scf
 
 MOLECULES = {
     "H2O": "O 0 0 0.1173; H 0 0.7572 -0.4692; H 0 -0.7572 -0.4692",
@@ -71,8 +71,13 @@ vext = numpy.zeros((mol.nao, mol.nao))
 for pos, q in charges:
     with mol.with_rinv_origin(pos):
         vext -= q * mol.intor("int1e_rinv")
+# Electrostatic embedding RHF (pyscf.qmmm.mm_charge; its energy_nuc includes nuclei–charge terms).
+mf = qmmm.mm_charge(scf.RHF(mol), numpy.array([p for p, _ in charges]), numpy.array([q for _, q in charges]), unit="Bohr")
+mf.conv_tol = 1e-12
+embedded = mf.kernel()
 point = {"positions": mol.atom_coords(unit="Bohr").tolist(), "elements": [mol.atom_symbol(i) for i in range(mol.natm)],
-         "basis": "6-31g*", "charges": [[*p, q] for p, q in charges], "attraction": upper(vext)}
+         "basis": "6-31g*", "charges": [[*p, q] for p, q in charges], "attraction": upper(vext),
+         "nuclear_energy": float(mf.energy_nuc()), "rhf_energy": float(embedded)}
 
 with open("Tests/ChemistryTests/Fixtures/integrals.json", "w") as f:
     json.dump({"generator": "make_integral_fixtures.py", "pyscf": pyscf.__version__, "cases": cases,
