@@ -29,7 +29,11 @@ extension ElectronicHamiltonian {
         do { basisSet = try BasisSet.named(basisName) } catch let e as BasisSetError {
             throw ActiveSpaceError(message: e.description, key: "molecule.basis")
         }
-        let basis = try Basis(molecule: molecule, basisSet: basisSet)
+        let basis: Basis
+        do { basis = try Basis(molecule: molecule, basisSet: basisSet) } catch let e as MoleculeError {
+            // An element the basis file lacks, or f shells.
+            throw ActiveSpaceError(message: e.message, key: "molecule.basis")
+        }
         let ao = AOIntegrals(molecule: molecule, basis: basis)
         let rhf = try restrictedHartreeFock(ao, nuclearRepulsion: molecule.nuclearRepulsion, electrons: molecule.electronCount,
                                             initialDensity: atomicDensityGuess(molecule: molecule, basis: basis))

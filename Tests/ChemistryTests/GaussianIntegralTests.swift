@@ -151,6 +151,10 @@ final class ActiveSpaceTests: XCTestCase {
         XCTAssertEqual(key { try ElectronicHamiltonian.activeSpace(elements: elements, positions: positions, activeElectrons: 4, activeOrbitals: 1) }, "active_space.electrons")
         XCTAssertEqual(key { try ElectronicHamiltonian.activeSpace(elements: elements, positions: positions, activeElectrons: 3, activeOrbitals: 3) }, "active_space.electrons")
         XCTAssertEqual(key { try ElectronicHamiltonian.activeSpace(elements: elements, positions: positions, basis: "no-such-basis") }, "molecule.basis")
+        let hydrogenOnly = FileManager.default.temporaryDirectory.appendingPathComponent("qforge-h-\(getpid()).nw").path
+        try "H S\n 1.0 1.0\n".write(toFile: hydrogenOnly, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: hydrogenOnly) }
+        XCTAssertEqual(key { try ElectronicHamiltonian.activeSpace(elements: elements, positions: positions, basis: hydrogenOnly) }, "molecule.basis")
         // Odd electron count: RHF needs a closed shell.
         XCTAssertThrowsError(try ElectronicHamiltonian.activeSpace(elements: [.Li], positions: [.zero]))
     }
