@@ -15,16 +15,35 @@ extension Element {
     public var coreOrbitals: Int { nuclearCharge > 2 ? 1 : 0 }
 }
 
+/// How a molecule's qubit Hamiltonian is made: basis set (shipped name or NWChem file) and the
+/// active space (job keys `molecule.basis`, `molecule.frozen_core`, `active_space.electrons`,
+/// `active_space.orbitals`).
+public struct ActiveSpaceSettings: Sendable, Equatable {
+    public var basis: String
+    public var frozenCore: Bool
+    public var activeElectrons: Int?
+    public var activeOrbitals: Int?
+    public init(basis: String = "sto-3g", frozenCore: Bool = false, activeElectrons: Int? = nil, activeOrbitals: Int? = nil) {
+        (self.basis, self.frozenCore, self.activeElectrons, self.activeOrbitals) = (basis, frozenCore, activeElectrons, activeOrbitals)
+    }
+}
+
 extension ElectronicHamiltonian {
+    public static func activeSpace(elements: [Element], positions: [SIMD3<Double>], charge: Int = 0, multiplicity: Int = 1,
+                                   settings: ActiveSpaceSettings) throws -> (hamiltonian: ElectronicHamiltonian, rhf: RHFResult) {
+        try activeSpace(elements: elements, positions: positions, charge: charge, multiplicity: multiplicity, basis: settings.basis, frozenCore: settings.frozenCore,
+                        activeElectrons: settings.activeElectrons, activeOrbitals: settings.activeOrbitals)
+    }
+
     /// RHF in `basis`, then the Hamiltonian over the active orbitals: with `activeOrbitals`
     /// (and `activeElectrons`, default all electrons outside the frozen core), the lowest
     /// (N − n_active)/2 RHF orbitals are inactive; without, `frozenCore` freezes the atoms' 1s
     /// orbitals and every other orbital is active. Core energy = nuclear repulsion + inactive energy.
-    public static func activeSpace(elements: [Element], positions: [SIMD3<Double>], charge: Int = 0,
+    public static func activeSpace(elements: [Element], positions: [SIMD3<Double>], charge: Int = 0, multiplicity: Int = 1,
                                    basis basisName: String = "sto-3g", frozenCore: Bool = false,
                                    activeElectrons: Int? = nil, activeOrbitals: Int? = nil)
         throws -> (hamiltonian: ElectronicHamiltonian, rhf: RHFResult) {
-        let molecule = try Molecule(elements: elements, positions: positions, charge: charge)
+        let molecule = try Molecule(elements: elements, positions: positions, charge: charge, multiplicity: multiplicity)
         let basisSet: BasisSet
         do { basisSet = try BasisSet.named(basisName) } catch let e as BasisSetError {
             throw ActiveSpaceError(message: e.description, key: "molecule.basis")

@@ -1,4 +1,5 @@
 import Chemistry
+import ForgeCore
 import Foundation
 import XCTest
 
@@ -140,6 +141,18 @@ final class ActiveSpaceTests: XCTestCase {
             XCTAssertEqual(exact, c.casci_energy, accuracy: 1e-9, c.name)
             print("\(c.name)/\(c.basis) CAS(\(c.electrons),\(c.orbitals)): " + String(format: "%.12f, ΔE %.1e", exact, exact - c.casci_energy))
         }
+    }
+
+    /// A Born–Oppenheimer potential in a frozen-core active space: two active electrons, so
+    /// UCCSD-VQE is exact and gives PySCF's CASCI energy of LiH (STO-3G, 1s frozen).
+    func testVQEPotentialInAnActiveSpace() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/casci.json")
+        let c = try JSONDecoder().decode(CASCIFixtures.self, from: Data(contentsOf: url)).cases.first { $0.name == "LiH" }!
+        let potential = VQEPotential(elements: [.Li, .H], charge: 0, multiplicity: 1, comm: SerialCommunicator())
+        potential.activeSpace = ActiveSpaceSettings(basis: c.basis, frozenCore: true)
+        let energy = try potential.energy(c.positions.map { SIMD3($0[0], $0[1], $0[2]) })
+        XCTAssertEqual(energy, c.casci_energy, accuracy: 1e-8)
+        XCTAssertEqual(potential.last?.hamiltonian.qubitCount, 10)
     }
 
     func testBadActiveSpacesAreRejected() throws {
