@@ -143,16 +143,18 @@ final class ActiveSpaceTests: XCTestCase {
         }
     }
 
-    /// A Born–Oppenheimer potential in a frozen-core active space: two active electrons, so
-    /// UCCSD-VQE is exact and gives PySCF's CASCI energy of LiH (STO-3G, 1s frozen).
+    /// A Born–Oppenheimer potential in an active space (LiH 6-31G, CAS(2,3), 6 qubits): two
+    /// active electrons, so UCCSD-VQE is exact and equals the sector diagonalisation.
     func testVQEPotentialInAnActiveSpace() throws {
-        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/casci.json")
-        let c = try JSONDecoder().decode(CASCIFixtures.self, from: Data(contentsOf: url)).cases.first { $0.name == "LiH" }!
+        let positions = [SIMD3<Double>(0, 0, 0), SIMD3(0, 0, 3.0)]
+        let settings = ActiveSpaceSettings(basis: "6-31g", activeElectrons: 2, activeOrbitals: 3)
         let potential = VQEPotential(elements: [.Li, .H], charge: 0, multiplicity: 1, comm: SerialCommunicator())
-        potential.activeSpace = ActiveSpaceSettings(basis: c.basis, frozenCore: true)
-        let energy = try potential.energy(c.positions.map { SIMD3($0[0], $0[1], $0[2]) })
-        XCTAssertEqual(energy, c.casci_energy, accuracy: 1e-8)
-        XCTAssertEqual(potential.last?.hamiltonian.qubitCount, 10)
+        potential.activeSpace = settings
+        let energy = try potential.energy(positions)
+        let (h, _) = try ElectronicHamiltonian.activeSpace(elements: [.Li, .H], positions: positions, settings: settings)
+        XCTAssertEqual(h.qubitCount, 6)
+        let exact = try exactGroundEnergy(QubitHamiltonian(jordanWigner: h), orbitals: 3, alpha: 1, beta: 1)
+        XCTAssertEqual(energy, exact, accuracy: 1e-8)
     }
 
     func testBadActiveSpacesAreRejected() throws {
