@@ -60,6 +60,9 @@ func boys(_ mMax: Int, _ t: Double, _ f: UnsafeMutablePointer<Double>) {
     }
 }
 
+/// Cartesian exponents of shells up to l = 3 (f: derivatives of d shells), built once.
+let cartesianTable = (0...3).map(cartesianExponents)
+
 /// Cartesian exponents (lx, ly, lz) of a shell in PySCF's order (xx, xy, xz, yy, yz, zz for d).
 func cartesianExponents(_ l: Int) -> [(Int, Int, Int)] {
     var out: [(Int, Int, Int)] = []
@@ -349,16 +352,19 @@ extension Basis {
         let ex = buffer, ey = buffer + eDim, ez = buffer + 2 * eDim
         let herm = hermiteIndices(la + lb)
         let ab = a.center - b.center, r2 = (ab * ab).sum()
-        let cartA = cartesianExponents(la), cartB = cartesianExponents(lb)
+        let cartA = cartesianTable[la], cartB = cartesianTable[lb]
         for (ka, alpha) in a.exponents.enumerated() {
             for (kb, beta) in b.exponents.enumerated() {
                 let p = alpha + beta, k = exp(-alpha * beta / p * r2)
-                var weights: [Double] = []
+                var largest = 0.0
                 for ca in 0..<a.contractions { for cb in 0..<b.contractions {
-                    weights.append(a.coefficients[ka * a.contractions + ca] * b.coefficients[kb * b.contractions + cb])
+                    largest = max(largest, abs(a.coefficients[ka * a.contractions + ca] * b.coefficients[kb * b.contractions + cb]))
                 } }
                 // Negligible products (far apart, tight exponents) contribute below 1e-18.
-                if k * weights.map(abs).max()! < 1e-18 { continue }
+                if k * largest < 1e-18 { continue }
+                for ca in 0..<a.contractions { for cb in 0..<b.contractions {
+                    data.weights.append(a.coefficients[ka * a.contractions + ca] * b.coefficients[kb * b.contractions + cb])
+                } }
                 let center = (alpha * a.center + beta * b.center) / p
                 let pa = center - a.center, pb = center - b.center
                 hermiteE(ex, la: la, lb: lb, pa: pa.x, pb: pb.x, oneOver2p: 0.5 / p)
@@ -376,7 +382,6 @@ extension Basis {
                 data.count += 1
                 data.p.append(p)
                 data.center.append(center)
-                data.weights.append(contentsOf: weights)
             }
         }
         return data

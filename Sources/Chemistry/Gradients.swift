@@ -20,7 +20,7 @@ func combineDerivative(up: UnsafePointer<Double>, down: UnsafePointer<Double>?, 
                        direction: Int, into out: UnsafeMutablePointer<Double>) {
     let n = (l + 1) * (l + 2) / 2, nUp = (l + 2) * (l + 3) / 2, nDown = l * (l + 1) / 2
     let (dx, dy, dz) = (direction == 0 ? 1 : 0, direction == 1 ? 1 : 0, direction == 2 ? 1 : 0)
-    for (ia, (x, y, z)) in cartesianExponents(l).enumerated() {
+    for (ia, (x, y, z)) in cartesianTable[l].enumerated() {
         let upIndex = cartesianIndex(x + dx, y + dy, z + dz)
         let power = direction == 0 ? x : direction == 1 ? y : z
         let downIndex = power > 0 ? cartesianIndex(x - dx, y - dy, z - dz) : 0
