@@ -195,7 +195,7 @@ public struct Basis: Sendable {
             }
             for s in list {
                 guard s.l <= maxAngularMomentum else {
-                    throw MoleculeError("basis set '\(basisSet.name)' has l = \(s.l) shells for \(element.rawValue); the integrals go up to d", atom: atom)
+                    throw MoleculeError("basis set '\(basisSet.name)' has l = \(s.l) shells for \(element.rawValue); the integrals go up to f", atom: atom)
                 }
                 shells.append(Shell(l: s.l, center: position, atom: atom, exponents: s.exponents, columns: s.columns, pure: !cartesian))
             }
@@ -204,5 +204,5 @@ public struct Basis: Sendable {
     }
 }
 
-/// Highest angular momentum the integrals handle (d).
-public let maxAngularMomentum = 2
+/// Highest angular momentum the integrals handle (f).
+public let maxAngularMomentum = 3

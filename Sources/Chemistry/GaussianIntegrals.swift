@@ -60,8 +60,8 @@ func boys(_ mMax: Int, _ t: Double, _ f: UnsafeMutablePointer<Double>) {
     }
 }
 
-/// Cartesian exponents of shells up to l = 3 (f: derivatives of d shells), built once.
-let cartesianTable = (0...3).map(cartesianExponents)
+/// Cartesian exponents of shells up to l = 4 (g: derivatives of f shells), built once.
+let cartesianTable = (0...4).map(cartesianExponents)
 
 /// Cartesian exponents (lx, ly, lz) of a shell in PySCF's order (xx, xy, xz, yy, yz, zz for d).
 func cartesianExponents(_ l: Int) -> [(Int, Int, Int)] {
@@ -91,6 +91,20 @@ func angularTransform(l: Int, pure: Bool) -> [Double] {
                 -d0, 0, 0, -d0, 0, 2 * d0,
                 0, 0, d1, 0, 0, 0,
                 d2, 0, 0, -d2, 0, 0]
+    case (3, true):
+        let f3 = 0.59004358992664352  // √(35/32π)
+        let f2 = 2.8906114426405538   // √(105/4π)
+        let f1 = 0.45704579946446572  // √(21/32π)
+        let f0 = 0.37317633259011546  // √(7/16π)
+        let g2 = 1.4453057213202769   // √(105/16π)
+        // columns xxx, xxy, xxz, xyy, xyz, xzz, yyy, yyz, yzz, zzz; rows m = −3 … 3
+        return [0, 3 * f3, 0, 0, 0, 0, -f3, 0, 0, 0,
+                0, 0, 0, 0, f2, 0, 0, 0, 0, 0,
+                0, -f1, 0, 0, 0, 0, -f1, 0, 4 * f1, 0,
+                0, 0, -3 * f0, 0, 0, 0, 0, -3 * f0, 0, 2 * f0,
+                -f1, 0, 0, -f1, 0, 4 * f1, 0, 0, 0, 0,
+                0, 0, g2, 0, 0, 0, 0, -g2, 0, 0,
+                f3, 0, 0, -3 * f3, 0, 0, 0, 0, 0, 0]
     default:
         let n = (l + 1) * (l + 2) / 2
         return (0..<(n * n)).map { $0 % (n + 1) == 0 ? 1 : 0 }
