@@ -17,6 +17,8 @@ public final class VQEPotential {
     public let charge: Int, multiplicity: Int
     public let comm: Communicator
     public var settings: OptimizerSettings
+    /// Basis set and active space of every geometry's Hamiltonian (STO-3G, all orbitals, by default).
+    public var activeSpace = ActiveSpaceSettings()
     /// Parameters of the last undisplaced geometry: the next step's starting point.
     public private(set) var parameters: [Double]?
     /// The last undisplaced geometry's VQE, Hamiltonian and RHF energy (for the result file).
@@ -32,8 +34,8 @@ public final class VQEPotential {
 
     /// VQE energy at `positions` (bohr) starting from `start`.
     func solve(_ positions: [SIMD3<Double>], start: [Double]?) throws -> (VQEResult, QubitHamiltonian, Double) {
-        let molecule = try Molecule(elements: elements, positions: positions, charge: charge, multiplicity: multiplicity)
-        let (h, rhf) = try ElectronicHamiltonian.sto3g(molecule)
+        let (h, rhf) = try ElectronicHamiltonian.activeSpace(elements: elements, positions: positions, charge: charge,
+                                                             multiplicity: multiplicity, settings: activeSpace)
         let q = QubitHamiltonian(jordanWigner: h)
         let objective = try VariationalEnergy(hamiltonian: q, reference: hartreeFockIndex(h), excitations: uccsdExcitations(h), comm: comm)
         vqeRuns += 1

@@ -18,28 +18,9 @@ public struct ElectronicHamiltonian: Sendable {
         (self.coreEnergy, self.oneBody, self.twoBody) = (coreEnergy, oneBody, twoBody)
     }
 
-    /// Transforms the AO integrals to the RHF molecular orbitals.
+    /// Transforms the AO integrals to the RHF molecular orbitals (all of them active).
     public init(molecule: Molecule, ao: AOIntegrals, rhf: RHFResult) {
-        let n = ao.count, c = rhf.coefficients
-        let ct = transpose(c, n: n)
-        let h = multiply(ct, multiply(ao.coreHamiltonian, c, n: n), n: n)
-        // Four quarter transformations, O(n⁵).
-        var g = ao.repulsion
-        for axis in 0..<4 {
-            var out = [Double](repeating: 0, count: g.count)
-            let stride = [n * n * n, n * n, n, 1][axis]
-            for index in 0..<g.count {
-                let digit = (index / stride) % n
-                let base = index - digit * stride
-                var v = 0.0
-                for mu in 0..<n { v += c[mu * n + digit] * g[base + mu * stride] }
-                out[index] = v
-            }
-            g = out
-        }
-        let spins = molecule.spinCounts
-        self.init(orbitalCount: n, alphaElectrons: spins.alpha, betaElectrons: spins.beta,
-                  coreEnergy: molecule.nuclearRepulsion, oneBody: h, twoBody: g)
+        self.init(molecule: molecule, ao: ao, rhf: rhf, inactive: 0, active: ao.count)
     }
 
     /// One line's failure in an FCIDUMP file.
@@ -110,8 +91,10 @@ extension ElectronicHamiltonian {
     /// STO-3G integrals, RHF and the MO transformation for `molecule`; also returns the RHF result.
     public static func sto3g(_ molecule: Molecule) throws -> (hamiltonian: ElectronicHamiltonian, rhf: RHFResult) {
         try molecule.validate()
-        let ao = AOIntegrals(molecule: molecule)
-        let rhf = try restrictedHartreeFock(ao, nuclearRepulsion: molecule.nuclearRepulsion, electrons: molecule.electronCount)
+        let basis = try Basis(molecule: molecule, basisSet: BasisSet.builtIn("sto-3g")!)
+        let ao = AOIntegrals(molecule: molecule, basis: basis)
+        let rhf = try restrictedHartreeFock(ao, nuclearRepulsion: molecule.nuclearRepulsion, electrons: molecule.electronCount,
+                                            initialDensity: atomicDensityGuess(molecule: molecule, basis: basis))
         return (ElectronicHamiltonian(molecule: molecule, ao: ao, rhf: rhf), rhf)
     }
 }

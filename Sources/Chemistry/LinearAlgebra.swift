@@ -27,9 +27,13 @@ public struct SymmetricEigen: Sendable {
 }
 
 /// C = A·B for row-major n×n matrices.
-func multiply(_ a: [Double], _ b: [Double], n: Int) -> [Double] {
-    var c = [Double](repeating: 0, count: n * n)
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n), 1, a, Int32(n), b, Int32(n), 0, &c, Int32(n))
+func multiply(_ a: [Double], _ b: [Double], n: Int) -> [Double] { multiply(a, b, m: n, k: n, n: n) }
+
+/// C = op(A)·B for row-major A (m×k, or k×m read transposed when `transposeA`) and B (k×n).
+func multiply(_ a: [Double], _ b: [Double], m: Int, k: Int, n: Int, transposeA: Bool = false) -> [Double] {
+    var c = [Double](repeating: 0, count: m * n)
+    cblas_dgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1,
+                a, Int32(transposeA ? m : k), b, Int32(n), 0, &c, Int32(n))
     return c
 }
 

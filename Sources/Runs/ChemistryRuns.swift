@@ -30,7 +30,7 @@ struct MoleculeSpec {
         let symbols = try file.require("molecule.elements", file.strings)
         elements = try symbols.map { s in
             guard let e = Element(symbol: s) else {
-                throw file.error("unsupported element '\(s)' (the STO-3G integrals here cover \(Element.allCases.map(\.rawValue).joined(separator: " and ")))", at: "molecule.elements")
+                throw file.error("unsupported element '\(s)' (the shipped basis sets cover \(Element.allCases.first!.rawValue)–\(Element.allCases.last!.rawValue))", at: "molecule.elements")
             }
             return e
         }

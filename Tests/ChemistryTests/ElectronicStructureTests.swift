@@ -104,7 +104,8 @@ final class ElectronicStructureTests: XCTestCase {
     }
 
     func testBadMolecules() {
-        XCTAssertNil(Element(symbol: "Li"))
+        XCTAssertNil(Element(symbol: "Na"))
+        XCTAssertEqual(Element(symbol: "ne"), .Ne)
         XCTAssertThrowsError(try Molecule(elements: [.H, .H], positions: [SIMD3(0, 0, 0), SIMD3(0, 0, 0.01)])) {
             XCTAssertTrue("\($0)".contains("overlap"), "\($0)")
         }

@@ -158,7 +158,7 @@ positions = {positions}
 
 
 @pytest.mark.parametrize("elements, positions, extra, expected", [
-    ('["H", "Li"]', "[[0, 0, 0], [0, 0, 1.5]]", "", ":4:1: unsupported element 'Li'"),
+    ('["H", "Na"]', "[[0, 0, 0], [0, 0, 1.5]]", "", ":4:1: unsupported element 'Na'"),
     ('["H", "H"]', "[[0, 0, 0], [0, 0, 0.01]]", "", ":5:1: atoms 1 and 2 overlap"),
     ('["H", "H", "H"]', "[[0, 0, 0], [0, 0, 1], [0, 0, 2]]", "", ":4:1: restricted Hartree–Fock needs a closed shell: 3 electrons"),
     ('["H", "H"]', "[[0, 0, 0], [0, 0, 0.7]]", "charge = 1", ":6:1: restricted Hartree–Fock needs a closed shell: 1 electron"),
