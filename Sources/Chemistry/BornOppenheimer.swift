@@ -39,7 +39,7 @@ public final class VQEPotential {
         let q = QubitHamiltonian(jordanWigner: h)
         let objective = try VariationalEnergy(hamiltonian: q, reference: hartreeFockIndex(h), excitations: uccsdExcitations(h), comm: comm)
         vqeRuns += 1
-        return (try runVQE(objective, start: start, settings: settings), q, rhf.energy)
+        return (runVQE(objective, start: start, settings: settings), q, rhf.energy)
     }
 
     public func energy(_ positions: [SIMD3<Double>]) throws -> Double {

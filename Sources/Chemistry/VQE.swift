@@ -110,10 +110,10 @@ public struct BFGSState: Sendable, Equatable {
 /// BFGS with a backtracking (Armijo) line search from `start`, or from `resume` (a state an
 /// earlier run handed to `checkpoint`, which is called after every iteration and may throw to
 /// stop the run).
-public func minimizeBFGS(start: [Double], settings: OptimizerSettings, resume: BFGSState? = nil,
+public func minimizeBFGS(start: [Double], settings: OptimizerSettings, resume: BFGSState?,
                          _ f: ([Double]) -> (energy: Double, gradient: [Double]),
                          onIteration: (Int, Double) -> Void = { _, _ in },
-                         checkpoint: (BFGSState) throws -> Void = { _ in }) rethrows -> (x: [Double], value: Double, iterations: Int, converged: Bool, history: [Double]) {
+                         checkpoint: (BFGSState) throws -> Void) rethrows -> (x: [Double], value: Double, iterations: Int, converged: Bool, history: [Double]) {
     let n = resume?.x.count ?? start.count
     var x: [Double], fx: Double, g: [Double], history: [Double], hInv: [Double]
     if let resume {
@@ -171,12 +171,24 @@ public func minimizeBFGS(start: [Double], settings: OptimizerSettings, resume: B
     return (x, fx, settings.maxIterations, g.map(abs).max()! < settings.gradientTolerance, history)
 }
 
+/// BFGS from `start` to the end, without checkpoints.
+public func minimizeBFGS(start: [Double], settings: OptimizerSettings, _ f: ([Double]) -> (energy: Double, gradient: [Double]),
+                         onIteration: (Int, Double) -> Void = { _, _ in }) -> (x: [Double], value: Double, iterations: Int, converged: Bool, history: [Double]) {
+    minimizeBFGS(start: start, settings: settings, resume: nil, f, onIteration: onIteration, checkpoint: { _ in })
+}
+
 /// UCCSD-VQE from `start` (zeros: the Hartree–Fock point; a previous geometry's parameters
-/// warm-start), or continued from `resume`; `checkpoint` sees the optimiser's state after every
-/// iteration (see `minimizeBFGS`).
+/// warm-start).
 public func runVQE(_ objective: VariationalEnergy, start: [Double]? = nil, settings: OptimizerSettings = OptimizerSettings(),
-                   resume: BFGSState? = nil, onIteration: (Int, Double) -> Void = { _, _ in },
-                   checkpoint: (BFGSState) throws -> Void = { _ in }) rethrows -> VQEResult {
+                   onIteration: (Int, Double) -> Void = { _, _ in }) -> VQEResult {
+    runVQE(objective, start: start, settings: settings, resume: nil, onIteration: onIteration, checkpoint: { _ in })
+}
+
+/// UCCSD-VQE, or its continuation from `resume`; `checkpoint` sees the optimiser's state after
+/// every iteration and may throw to stop the run (see `minimizeBFGS`).
+public func runVQE(_ objective: VariationalEnergy, start: [Double]? = nil, settings: OptimizerSettings = OptimizerSettings(),
+                   resume: BFGSState?, onIteration: (Int, Double) -> Void = { _, _ in },
+                   checkpoint: (BFGSState) throws -> Void) rethrows -> VQEResult {
     let before = objective.evaluations
     let r = try minimizeBFGS(start: start ?? Array(repeating: 0, count: objective.excitations.count), settings: settings,
                              resume: resume, objective.energyAndGradient, onIteration: onIteration, checkpoint: checkpoint)
@@ -200,7 +212,7 @@ public func runADAPTVQE(_ objective: VariationalEnergy, pool: [Excitation], pool
         let best = gradients.indices.max { abs(gradients[$0]) < abs(gradients[$1]) }!
         if abs(gradients[best]) < poolTolerance { converged = true; break }
         objective.excitations.append(pool[best])
-        let r = minimizeBFGS(start: theta + [0], settings: settings, objective.energyAndGradient, checkpoint: { _ in })
+        let r = minimizeBFGS(start: theta + [0], settings: settings, objective.energyAndGradient)
         (theta, energy) = (r.x, r.value)
         iterations += r.iterations
         history += r.history.dropFirst()

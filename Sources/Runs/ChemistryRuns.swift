@@ -11,7 +11,8 @@ import Statevector
 
 /// The `[molecule]` table (or `fcidump`) shared by the chemistry job kinds.
 struct MoleculeSpec {
-    static let keys: Set<String> = ["molecule.elements", "molecule.positions", "molecule.units", "molecule.charge", "molecule.multiplicity", "molecule.velocities"]
+    static let keys: Set<String> = ["molecule.elements", "molecule.positions", "molecule.units", "molecule.charge", "molecule.multiplicity", "molecule.velocities",
+                                    "molecule.basis", "molecule.frozen_core", "active_space.electrons", "active_space.orbitals"]
 
     var elements: [Element] = []
     /// bohr
@@ -20,10 +21,16 @@ struct MoleculeSpec {
     /// Å per bohr when the job is in Å, else 1 (for reporting positions in the job's unit).
     var lengthUnit = angstromPerBohr
     var fcidumpPath: String?
+    /// Basis set (a shipped name, or a NWChem-format file relative to the job file) and active space.
+    var activeSpace = ActiveSpaceSettings()
+    let file: JobFile
 
     init(file: JobFile, allowFCIDUMP: Bool) throws {
+        self.file = file
         if allowFCIDUMP, let path = try file.path("fcidump") {
-            guard !file.has("molecule.elements") else { throw file.error("give either 'fcidump' or a [molecule] table, not both", at: "fcidump") }
+            if let key = file.keys.first(where: { $0.hasPrefix("molecule.") || $0.hasPrefix("active_space.") }) {
+                throw file.error("give either 'fcidump' or [molecule]/[active_space] tables, not both", at: key)
+            }
             fcidumpPath = path
             return
         }
@@ -44,6 +51,15 @@ struct MoleculeSpec {
         positions = try Self.vectors(file, "molecule.positions", count: elements.count).map { $0 / lengthUnit }
         charge = try file.integer("molecule.charge") ?? 0
         multiplicity = try file.integer("molecule.multiplicity") ?? 1
+        if let b = try file.string("molecule.basis") {
+            activeSpace.basis = BasisSet.builtInNames.contains(b.lowercased()) ? b : file.resolve(b)
+        }
+        activeSpace.frozenCore = try file.boolean("molecule.frozen_core") ?? false
+        for key in ["active_space.electrons", "active_space.orbitals"] {
+            if let n = try file.integer(key), n < 1 { throw file.error("'\(key)' must be ≥ 1", at: key) }
+        }
+        activeSpace.activeElectrons = try file.integer("active_space.electrons")
+        activeSpace.activeOrbitals = try file.integer("active_space.orbitals")
         do {
             _ = try Molecule(elements: elements, positions: positions, charge: charge, multiplicity: multiplicity)
         } catch let e as MoleculeError {
@@ -73,7 +89,7 @@ struct MoleculeSpec {
     var molecule: Molecule { get throws { try Molecule(elements: elements, positions: positions, charge: charge, multiplicity: multiplicity) } }
 
     /// The electronic Hamiltonian (and the RHF energy when computed in-engine).
-    func hamiltonian(file: JobFile) throws -> (ElectronicHamiltonian, Double?, String) {
+    func hamiltonian() throws -> (ElectronicHamiltonian, Double?, String) {
         if let path = fcidumpPath {
             guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
                 throw file.error("cannot read FCIDUMP file '\(path)'", at: "fcidump")
@@ -84,9 +100,19 @@ struct MoleculeSpec {
                 throw InputError(e.message, file: path, line: e.line)
             }
         }
+        let (h, rhf) = try hamiltonian(at: positions)
+        return (h, rhf, "\(activeSpace.basis) rhf " + elements.map(\.rawValue).joined())
+    }
+
+    /// The (active-space) electronic Hamiltonian and RHF energy at `positions` (bohr); a setting
+    /// that cannot work is reported at its job key.
+    func hamiltonian(at positions: [SIMD3<Double>]) throws -> (ElectronicHamiltonian, Double) {
         do {
-            let (h, rhf) = try ElectronicHamiltonian.sto3g(try molecule)
-            return (h, rhf.energy, "sto-3g rhf " + elements.map(\.rawValue).joined())
+            let (h, rhf) = try ElectronicHamiltonian.activeSpace(elements: elements, positions: positions, charge: charge,
+                                                                 multiplicity: multiplicity, settings: activeSpace)
+            return (h, rhf.energy)
+        } catch let e as ActiveSpaceError {
+            throw file.error(e.message, at: file.has(e.key) ? e.key : "molecule.elements")
         } catch let e as SCFError {
             throw file.error(e.description, at: "molecule.positions")
         }
@@ -161,7 +187,7 @@ public struct VQEJob {
         let comm = context.comm
         let say = context.say
         try comm.agree { if comm.isRoot { try ensureWritable(path: output) } }
-        let (h, hartreeFock, source) = try comm.agree { try molecule.hamiltonian(file: file) }
+        let (h, hartreeFock, source) = try comm.agree { try molecule.hamiltonian() }
         let q = QubitHamiltonian(jordanWigner: h)
         let objective = try comm.agree {
             try VariationalEnergy(hamiltonian: q, reference: hartreeFockIndex(h), excitations: uccsdExcitations(h), comm: comm)
@@ -353,10 +379,9 @@ func runNuclearDynamics(kind: String, context: RunContext, output: String, run: 
         progress.finish()
         guard let last = potential.last else { throw RuntimeError("no VQE result") }
         let qmPositions = Array(state.positions[0..<molecule.elements.count])
-        let h = try comm.agree { try ElectronicHamiltonian.sto3g(try Molecule(elements: molecule.elements, positions: qmPositions,
-                                                                              charge: molecule.charge, multiplicity: molecule.multiplicity)).hamiltonian }
+        let h = try comm.agree { try molecule.hamiltonian(at: qmPositions).0 }
         var record = vqeRecord(last.result, q: last.hamiltonian, h: h, exact: exact ? exactEnergy(last.hamiltonian, h) : nil,
-                               hartreeFock: last.hartreeFock, ansatz: "uccsd", history: history, source: "sto-3g rhf at the final geometry")
+                               hartreeFock: last.hartreeFock, ansatz: "uccsd", history: history, source: "\(molecule.activeSpace.basis) rhf at the final geometry")
         record.elements = molecule.elements.map(\.rawValue)
         record.positionsAngstrom = qmPositions.flatMap { [$0.x, $0.y, $0.z].map { $0 * angstromPerBohr } }
         context.metrics["vqe_runs"] = Double(potential.vqeRuns)
@@ -398,6 +423,7 @@ public struct BOMDJob {
         let comm = context.comm
         let potential = VQEPotential(elements: molecule.elements, charge: molecule.charge, multiplicity: molecule.multiplicity,
                                      comm: comm, settings: settings.optimizer)
+        potential.activeSpace = molecule.activeSpace
         let state = NuclearState(positions: molecule.positions, velocities: velocities,
                                  masses: molecule.elements.map { $0.mass * AtomicUnits.massPerAMU })
         context.say("qforge bomd: \(molecule.elements.map(\.rawValue).joined()) (\(molecule.elements.count) nuclei), \(dynamics.steps) steps of \(dynamics.timestep) fs, UCCSD-VQE forces by central differences (h = \(dynamics.forceStep) bohr), \(comm.size) rank\(comm.size == 1 ? "" : "s")")
@@ -478,6 +504,7 @@ public struct QMMMJob {
         let comm = context.comm
         let potential = VQEPotential(elements: molecule.elements, charge: molecule.charge, multiplicity: molecule.multiplicity,
                                      comm: comm, settings: settings.optimizer)
+        potential.activeSpace = molecule.activeSpace
         let system = QMMMSystem(qmCount: molecule.elements.count, box: box, bath: bathLJ, qmAtom: qmLJ, cutoff: cutoff,
                                 potential: potential, forceStep: dynamics.forceStep)
         let masses = molecule.elements.map { $0.mass * AtomicUnits.massPerAMU } + Array(repeating: bathMass, count: bath.count)
