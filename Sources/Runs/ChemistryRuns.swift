@@ -397,39 +397,56 @@ func runNuclearDynamics(kind: String, context: RunContext, output: String, run: 
     }
 }
 
-/// `kind = "bomd"`: the molecule alone, in vacuum.
-public struct BOMDJob {
+/// What `bomd` and `qmmm` share: the molecule (with its velocities), the VQE settings and the
+/// `[run]` table, and the VQE potential built from them.
+struct NuclearDynamicsSpec {
     static let keys: Set<String> = Set(["kind", "output", "checkpoint_every"]).union(DynamicsRun.keys).union(MoleculeSpec.keys)
         .union(VQESettings.keys.subtracting(["vqe.adapt_tolerance", "vqe.max_operators"]))
-    let file: JobFile
-    let output: String
     let molecule: MoleculeSpec
     let settings: VQESettings
     let dynamics: DynamicsRun
     /// bohr per a.u. time
     let velocities: [SIMD3<Double>]
 
-    public init(file: JobFile, output: String) throws {
-        try file.checkKeys(allowed: Self.keys)
-        self.file = file
-        self.output = output
+    init(file: JobFile) throws {
         molecule = try MoleculeSpec(file: file, allowFCIDUMP: false)
         settings = try VQESettings(file: file, adaptAllowed: false)
         dynamics = try DynamicsRun(file: file)
         velocities = try molecule.velocities(file: file)
     }
 
-    public func run(_ context: RunContext) throws {
-        let comm = context.comm
+    /// UCCSD-VQE energies of the molecule on the statevector split over `comm`'s ranks.
+    func potential(_ comm: Communicator) -> VQEPotential {
         let potential = VQEPotential(elements: molecule.elements, charge: molecule.charge, multiplicity: molecule.multiplicity,
                                      comm: comm, settings: settings.optimizer)
         potential.activeSpace = molecule.activeSpace
-        let state = NuclearState(positions: molecule.positions, velocities: velocities,
-                                 masses: molecule.elements.map { $0.mass * AtomicUnits.massPerAMU })
+        return potential
+    }
+
+    var masses: [Double] { molecule.elements.map { $0.mass * AtomicUnits.massPerAMU } }
+    var species: [Int32] { molecule.elements.map { Int32($0.nuclearCharge) } }
+}
+
+/// `kind = "bomd"`: the molecule alone, in vacuum.
+public struct BOMDJob {
+    public let output: String
+    let spec: NuclearDynamicsSpec
+
+    public init(file: JobFile, output: String) throws {
+        try file.checkKeys(allowed: NuclearDynamicsSpec.keys)
+        self.output = output
+        spec = try NuclearDynamicsSpec(file: file)
+    }
+
+    public func run(_ context: RunContext) throws {
+        let comm = context.comm
+        let (molecule, dynamics) = (spec.molecule, spec.dynamics)
+        let potential = spec.potential(comm)
+        let state = NuclearState(positions: molecule.positions, velocities: spec.velocities, masses: spec.masses)
         context.say("qforge bomd: \(molecule.elements.map(\.rawValue).joined()) (\(molecule.elements.count) nuclei), \(dynamics.steps) steps of \(dynamics.timestep) fs, UCCSD-VQE forces by central differences (h = \(dynamics.forceStep) bohr), \(comm.size) rank\(comm.size == 1 ? "" : "s")")
         try runNuclearDynamics(kind: "bomd", context: context, output: output, run: dynamics, state: state,
-                               species: molecule.elements.map { Int32($0.nuclearCharge) }, boxEdge: 0, molecule: molecule,
-                               potential: potential, exact: settings.exact) { x in
+                               species: spec.species, boxEdge: 0, molecule: molecule,
+                               potential: potential, exact: spec.settings.exact) { x in
             let r = try potential.energyAndForces(x, step: dynamics.forceStep)
             return (r.energy, r.forces, [])
         }
@@ -440,16 +457,12 @@ public struct BOMDJob {
 /// Rank layout: the statevector of every VQE is split over all ranks; the bath is small and every
 /// rank evaluates it whole (identical on every rank), so the ranks never wait on each other.
 public struct QMMMJob {
-    static let keys: Set<String> = Set(["kind", "output", "checkpoint_every", "pair.cutoff",
+    static let keys: Set<String> = Set(["pair.cutoff",
         "bath.lattice", "bath.constant", "bath.cells", "bath.mass", "bath.epsilon", "bath.sigma", "bath.exclusion",
         "bath.temperature", "bath.seed", "bath.atomic_number", "qm_mm.epsilon", "qm_mm.sigma"])
-        .union(DynamicsRun.keys).union(MoleculeSpec.keys).union(VQESettings.keys.subtracting(["vqe.adapt_tolerance", "vqe.max_operators"]))
-    let file: JobFile
-    let output: String
-    let molecule: MoleculeSpec
-    let settings: VQESettings
-    let dynamics: DynamicsRun
-    let velocities: [SIMD3<Double>]
+        .union(NuclearDynamicsSpec.keys)
+    public let output: String
+    let spec: NuclearDynamicsSpec
     /// Bath atom positions (bohr) after removing those within the exclusion radius of the molecule.
     let bath: [SIMD3<Double>]
     let box: Double
@@ -458,12 +471,8 @@ public struct QMMMJob {
 
     public init(file: JobFile, output: String) throws {
         try file.checkKeys(allowed: Self.keys)
-        self.file = file
         self.output = output
-        molecule = try MoleculeSpec(file: file, allowFCIDUMP: false)
-        settings = try VQESettings(file: file, adaptAllowed: false)
-        dynamics = try DynamicsRun(file: file)
-        velocities = try molecule.velocities(file: file)
+        spec = try NuclearDynamicsSpec(file: file)
         func positive(_ key: String, _ fallback: Double) throws -> Double {
             let v = try file.number(key) ?? fallback
             guard v > 0 else { throw file.error("'\(key)' must be > 0", at: key) }
@@ -490,7 +499,7 @@ public struct QMMMJob {
             throw file.error(String(format: "'pair.cutoff' must be at most half the box edge (%.4g Å)", box * angstromPerBohr / 2), at: file.has("pair.cutoff") ? "pair.cutoff" : "bath.cells")
         }
         let lattice = LatticeSpec(kind: kind, constant: constant / angstromPerBohr, cells: SIMD3(repeating: cells)).particles(masses: [1])
-        let qm = molecule.positions, edge = box
+        let qm = spec.molecule.positions, edge = box
         bath = stride(from: 0, to: lattice.positions.count, by: 3).map { SIMD3(lattice.positions[$0], lattice.positions[$0 + 1], lattice.positions[$0 + 2]) }
             .filter { p in qm.allSatisfy { q in
                 var d = p - q
@@ -502,18 +511,17 @@ public struct QMMMJob {
 
     public func run(_ context: RunContext) throws {
         let comm = context.comm
-        let potential = VQEPotential(elements: molecule.elements, charge: molecule.charge, multiplicity: molecule.multiplicity,
-                                     comm: comm, settings: settings.optimizer)
-        potential.activeSpace = molecule.activeSpace
+        let (molecule, dynamics) = (spec.molecule, spec.dynamics)
+        let potential = spec.potential(comm)
         let system = QMMMSystem(qmCount: molecule.elements.count, box: box, bath: bathLJ, qmAtom: qmLJ, cutoff: cutoff,
                                 potential: potential, forceStep: dynamics.forceStep)
-        let masses = molecule.elements.map { $0.mass * AtomicUnits.massPerAMU } + Array(repeating: bathMass, count: bath.count)
+        let masses = spec.masses + Array(repeating: bathMass, count: bath.count)
         let bathVelocities = maxwellBoltzmann(masses: Array(repeating: bathMass, count: bath.count), temperature: temperature, seed: seed)
-        let state = NuclearState(positions: molecule.positions + bath, velocities: velocities + bathVelocities, masses: masses)
+        let state = NuclearState(positions: molecule.positions + bath, velocities: spec.velocities + bathVelocities, masses: masses)
         context.say("qforge qmmm: \(molecule.elements.map(\.rawValue).joined()) (VQE) in \(bath.count) bath atoms (LJ), box \(String(format: "%.4g", box * angstromPerBohr)) Å, \(dynamics.steps) steps of \(dynamics.timestep) fs, \(comm.size) rank\(comm.size == 1 ? "" : "s") sharing each statevector; the bath on every rank")
         try runNuclearDynamics(kind: "qmmm", context: context, output: output, run: dynamics, state: state,
-                               species: molecule.elements.map { Int32($0.nuclearCharge) } + Array(repeating: atomicNumber, count: bath.count),
-                               boxEdge: box, molecule: molecule, potential: potential, exact: settings.exact) { x in
+                               species: spec.species + Array(repeating: atomicNumber, count: bath.count),
+                               boxEdge: box, molecule: molecule, potential: potential, exact: spec.settings.exact) { x in
             let r = try system.energyAndForces(x)
             return (r.energy, r.forces, [("qm_energy", r.qm), ("lj_energy", r.mm)])
         }
