@@ -41,16 +41,25 @@ extension FusedOperation {
 
 /// Gate fusion: runs of gates on few qubits become one matrix, so the state is swept once
 /// instead of once per gate. Open blocks have disjoint qubit sets, so they commute with each
-/// other; a gate joins the blocks it touches if their union stays small, else those blocks are
-/// emitted first. Diagonal gates (phases, cz, cp, rz, …) form larger diagonal blocks, and
-/// permutation gates (x, cx, ccx, swap, with phases) larger permutation blocks: both cost one
-/// multiplication per amplitude, whatever their size.
+/// other; a gate joins the blocks it touches if their union stays small (else the largest of
+/// them are emitted first, and the rest join it). Diagonal gates (phases, cz, cp, rz, …) form
+/// larger diagonal blocks, and permutation gates (x, cx, ccx, swap, with phases) larger
+/// permutation blocks: both cost one multiplication per amplitude, whatever their size.
+///
+/// Fusion sees through the basis a transpiler chose. Runs of single-qubit gates on one qubit
+/// are multiplied out first (h·h, sx·sx, rz·sx·rz become one gate or none). A block is judged by
+/// its product, not its gates: a cp written as rz·cx·rz·cx·rz is a diagonal, so permutation
+/// blocks may grow like diagonal ones (any qubits) while their product may still come out
+/// diagonal; one that does not is fused again under the strict limits. A dense block whose
+/// product is diagonal or monomial runs on those kernels.
 public struct GateFusion: Sendable {
     /// Qubits below this index are local to a rank; dense blocks use only those.
     public var localQubits: Int
     public var maxDenseQubits: Int
     public var maxDiagonalQubits: Int
     public var maxPermutationQubits: Int
+    /// Product entries this small are rounding (h·h, sx·sx): they are dropped.
+    static let roundoff = 1e-14
 
     public init(localQubits: Int, maxDenseQubits: Int = 3, maxDiagonalQubits: Int = 8, maxPermutationQubits: Int = 6) {
         (self.localQubits, self.maxDenseQubits, self.maxDiagonalQubits) = (localQubits, maxDenseQubits, maxDiagonalQubits)
@@ -70,29 +79,71 @@ public struct GateFusion: Sendable {
         var kind: Kind
     }
 
-    private func admits(_ kind: Kind, _ qubits: Set<Int>) -> Bool {
+    /// `speculative`: a permutation block may hold as many qubits, and the same qubits, as a
+    /// diagonal one, because its product may turn out diagonal (checked when it is emitted).
+    private func admits(_ kind: Kind, _ qubits: Set<Int>, speculative: Bool) -> Bool {
         switch kind {
         case .diagonal: return qubits.count <= maxDiagonalQubits   // any qubits: no communication
-        case .permutation: return qubits.count <= maxPermutationQubits && qubits.allSatisfy { $0 < localQubits }
+        case .permutation:
+            if speculative { return qubits.count <= max(maxDiagonalQubits, maxPermutationQubits) }
+            return qubits.count <= maxPermutationQubits && qubits.allSatisfy { $0 < localQubits }
         case .dense: return qubits.count <= maxDenseQubits && qubits.allSatisfy { $0 < localQubits }
         }
     }
 
     public func fuse(_ instructions: [Instruction]) -> [FusedOperation] {
+        fuse(instructions, speculative: true)
+    }
+
+    private func fuse(_ instructions: [Instruction], speculative: Bool) -> [FusedOperation] {
         var output: [FusedOperation] = []
         output.reserveCapacity(instructions.count)
         var open: [Block] = []
+        // Product of the single-qubit gates on each qubit since its last multi-qubit gate: they
+        // commute with everything not on that qubit, so they wait to join the next block there.
+        var pending: [Int: Instruction] = [:]
 
         func flush(where touches: (Block) -> Bool) {
             var kept: [Block] = []
             for block in open {
-                if touches(block) { output.append(emit(block)) } else { kept.append(block) }
+                if touches(block) { output += emit(block) } else { kept.append(block) }
             }
             open = kept
         }
 
+        func place(_ instruction: Instruction) {
+            guard case .unitary(let target, let controls, let matrix) = instruction.operation else { return }
+            let qubits = Set(controls + [target])
+            let kind = Kind(matrix)
+            let hits = open.filter { !$0.qubits.isDisjoint(with: qubits) }
+            // Smallest blocks first, so a lone gate's block is absorbed rather than run alone.
+            var union = qubits, unionKind = kind, joined: [Block] = []
+            if admits(kind, qubits, speculative: speculative) {
+                for block in hits.sorted(by: { $0.qubits.count < $1.qubits.count }) {
+                    let (u, k) = (union.union(block.qubits), max(unionKind, block.kind))
+                    if admits(k, u, speculative: speculative) { (union, unionKind) = (u, k); joined.append(block) }
+                }
+            }
+            let joinedQubits = joined.reduce(Set<Int>()) { $0.union($1.qubits) }
+            flush { !$0.qubits.isDisjoint(with: qubits) && $0.qubits.isDisjoint(with: joinedQubits) }
+            open.removeAll { !$0.qubits.isDisjoint(with: joinedQubits) }
+            if admits(unionKind, union, speculative: speculative) {
+                // Joined blocks keep program order among themselves (they are disjoint, so any order is right).
+                open.append(Block(qubits: union, gates: joined.flatMap(\.gates) + [instruction], kind: unionKind))
+            } else {
+                output.append(.instruction(instruction))
+            }
+        }
+
+        func placePending(_ qubit: Int) {
+            guard let gate = pending.removeValue(forKey: qubit) else { return }
+            let m = Self.matrix(of: gate)
+            if !(m.isDiagonal && Self.isOne(m.m00) && Self.isOne(m.m11)) { place(gate) }   // h·h: nothing to run
+        }
+
         for instruction in instructions {
             if instruction.condition != nil {
+                for q in pending.keys.sorted() { placePending(q) }
                 flush { _ in true }
                 output.append(.instruction(instruction))
                 continue
@@ -101,55 +152,70 @@ public struct GateFusion: Sendable {
             case .barrier:
                 continue
             case .measure(let q, _), .reset(let q):
+                placePending(q)
                 flush { $0.qubits.contains(q) }
                 output.append(.instruction(instruction))
             case .unitary(let target, let controls, let matrix):
-                let qubits = Set(controls + [target])
-                let kind = Kind(matrix)
-                let hits = open.filter { !$0.qubits.isDisjoint(with: qubits) }
-                let union = hits.reduce(qubits) { $0.union($1.qubits) }
-                let unionKind = hits.map(\.kind).reduce(kind, max)
-                if admits(unionKind, union) {
-                    open.removeAll { !$0.qubits.isDisjoint(with: qubits) }
-                    let gates = hits.flatMap(\.gates) + [instruction]
-                    open.append(Block(qubits: union, gates: gates, kind: unionKind))
+                if controls.isEmpty {
+                    var gate = pending[target] ?? instruction
+                    let product = pending[target] == nil ? matrix : matrix.multiplied(by: Self.matrix(of: gate))
+                    gate.operation = .unitary(target: target, controls: [], matrix: Self.cleaned(product))
+                    pending[target] = gate
                     continue
                 }
-                flush { !$0.qubits.isDisjoint(with: qubits) }
-                if admits(kind, qubits) {
-                    open.append(Block(qubits: qubits, gates: [instruction], kind: kind))
-                } else {
-                    output.append(.instruction(instruction))
-                }
+                for q in controls + [target] { placePending(q) }
+                place(instruction)
             }
         }
+        for q in pending.keys.sorted() { placePending(q) }
         flush { _ in true }
         return output
     }
 
-    private func emit(_ block: Block) -> FusedOperation {
+    private static func matrix(of instruction: Instruction) -> Matrix2 {
+        guard case .unitary(_, _, let m) = instruction.operation else { return .identity }
+        return m
+    }
+
+    /// `m` with entries at rounding level set to zero, so h·h is the identity and sx·sx an x.
+    private static func cleaned(_ m: Matrix2) -> Matrix2 {
+        var m = m
+        if m.m01.length <= roundoff && m.m10.length <= roundoff { (m.m01, m.m10) = (.zero, .zero) }
+        if m.m00.length <= roundoff && m.m11.length <= roundoff { (m.m00, m.m11) = (.zero, .zero) }
+        return m
+    }
+
+    private static func isOne(_ z: Amplitude) -> Bool { (z - .one).length <= roundoff }
+
+    /// A block's product as the cheapest operation that holds it: nothing for the identity, a
+    /// diagonal or permutation when the product is one, else the dense matrix. A speculative
+    /// permutation block that is neither diagonal nor admissible as a permutation is fused again
+    /// under the strict limits.
+    private func emit(_ block: Block) -> [FusedOperation] {
         let qubits = block.qubits.sorted()
         let position = Dictionary(uniqueKeysWithValues: qubits.enumerated().map { ($1, $0) })
         let dimension = 1 << qubits.count
+        let gates = block.gates.compactMap { instruction -> (target: Int, controlMask: Int, m: Matrix2)? in
+            guard case .unitary(let target, let controls, let m) = instruction.operation else { return nil }
+            return (position[target]!, controls.reduce(0) { $0 | 1 << position[$1]! }, m)
+        }
+        if gates.count == 1, gates[0].controlMask == 0, gates[0].m == .identity { return [] }
         if block.kind == .diagonal {
             var phases = [Amplitude](repeating: .one, count: dimension)
-            for case .unitary(let target, let controls, let m) in block.gates.map(\.operation) {
-                let t = position[target]!
-                let controlMask = controls.reduce(0) { $0 | 1 << position[$1]! }
+            for (t, controlMask, m) in gates {
                 for j in 0..<dimension where j & controlMask == controlMask {
                     phases[j] = phases[j] * ((j >> t) & 1 == 1 ? m.m11 : m.m00)
                 }
             }
-            return .diagonal(qubits: qubits, phases: phases)
+            return phases.allSatisfy(Self.isOne) ? [] : [.diagonal(qubits: qubits, phases: phases)]
         }
         if block.kind == .permutation {
             // Follow each basis state |c⟩ through the gates: it stays one basis state |r⟩ times a phase.
             var sources = [Int](repeating: 0, count: dimension), factors = [Amplitude](repeating: .one, count: dimension)
             for c in 0..<dimension {
                 var r = c, factor = Amplitude.one
-                for case .unitary(let target, let controls, let m) in block.gates.map(\.operation) {
-                    let bit = 1 << position[target]!
-                    guard controls.allSatisfy({ r & (1 << position[$0]!) != 0 }) else { continue }
+                for (t, controlMask, m) in gates where r & controlMask == controlMask {
+                    let bit = 1 << t
                     if m.isDiagonal {
                         factor = factor * (r & bit == 0 ? m.m00 : m.m11)
                     } else {
@@ -160,16 +226,16 @@ public struct GateFusion: Sendable {
                 sources[r] = c
                 factors[r] = factor
             }
-            return .permutation(qubits: qubits, sources: sources, factors: factors)
+            return monomial(qubits: qubits, sources: sources, factors: factors)
+                ?? fuse(block.gates, speculative: false)
         }
         // Column c of the block matrix is the image of basis state |c⟩: apply each gate to it.
         var columns = [[Amplitude]](repeating: [], count: dimension)
         for c in 0..<dimension {
             var v = [Amplitude](repeating: .zero, count: dimension)
             v[c] = .one
-            for case .unitary(let target, let controls, let m) in block.gates.map(\.operation) {
-                let bit = 1 << position[target]!
-                let controlMask = controls.reduce(0) { $0 | 1 << position[$1]! }
+            for (t, controlMask, m) in gates {
+                let bit = 1 << t
                 for j in 0..<dimension where j & bit == 0 && j & controlMask == controlMask {
                     let (x, y) = (v[j], v[j | bit])
                     v[j] = m.m00 * x + m.m01 * y
@@ -178,8 +244,30 @@ public struct GateFusion: Sendable {
             }
             columns[c] = v
         }
+        // A monomial product (one entry per column beyond rounding) runs on the cheaper kernels.
+        var sources = [Int](repeating: -1, count: dimension), factors = [Amplitude](repeating: .zero, count: dimension)
+        var isMonomial = true
+        for c in 0..<dimension where isMonomial {
+            let rows = (0..<dimension).filter { columns[c][$0].length > Self.roundoff }
+            if rows.count == 1, sources[rows[0]] < 0 {
+                (sources[rows[0]], factors[rows[0]]) = (c, columns[c][rows[0]])
+            } else {
+                isMonomial = false
+            }
+        }
+        if isMonomial, let operations = monomial(qubits: qubits, sources: sources, factors: factors) { return operations }
         var matrix = [Amplitude](repeating: .zero, count: dimension * dimension)
         for r in 0..<dimension { for c in 0..<dimension { matrix[r * dimension + c] = columns[c][r] } }
-        return .dense(qubits: qubits, matrix: matrix)
+        return [.dense(qubits: qubits, matrix: matrix)]
+    }
+
+    /// Entry r ← factors[r] × entry sources[r] as a diagonal (nothing for the identity) or, on
+    /// few enough local qubits, a permutation; nil when neither kernel may run it.
+    private func monomial(qubits: [Int], sources: [Int], factors: [Amplitude]) -> [FusedOperation]? {
+        if sources.enumerated().allSatisfy({ $0.offset == $0.element }) {
+            return factors.allSatisfy(Self.isOne) ? [] : [.diagonal(qubits: qubits, phases: factors)]
+        }
+        guard qubits.count <= maxPermutationQubits, qubits.allSatisfy({ $0 < localQubits }) else { return nil }
+        return [.permutation(qubits: qubits, sources: sources, factors: factors)]
     }
 }

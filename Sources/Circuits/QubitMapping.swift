@@ -18,7 +18,8 @@ public struct QubitMapping: Sendable {
 
     public let qubits: Int
     public let localQubits: Int
-    /// Logical instructions between two boundaries.
+    /// Logical instructions between two boundaries, counted by `boundaryWeight` (single-qubit
+    /// gates are free).
     public var boundaryInterval: Int
 
     public init(qubits: Int, localQubits: Int, boundaryInterval: Int = 512) {
@@ -38,21 +39,24 @@ public struct QubitMapping: Sendable {
             layout.swapAt(a, b)
         }
 
-        var i = start
+        var i = start, weight = 0
         while i < instructions.count {
-            if i > start && (i - start) % boundaryInterval == 0 {
+            if weight >= boundaryInterval {
                 flushPending()
                 steps.append(.boundary(done: i, layout: layout))
+                weight = 0
             }
             let instruction = instructions[i]
             if localQubits < qubits, instruction.condition == nil,
                let (a, b) = Self.swapPair(instructions, at: i, end: instructions.count),
                layout[a] >= localQubits || layout[b] >= localQubits,
-               !crossesBoundary(i, start: start) {
+               weight + 3 <= boundaryInterval {   // never straddles a boundary
                 layout.swapAt(a, b)     // SWAP as a relabelling
                 i += 3
+                weight += 3
                 continue
             }
+            weight += Self.boundaryWeight(instruction)
             var physical = instruction
             switch instruction.operation {
             case .unitary(let target, let controls, let matrix):
@@ -91,8 +95,15 @@ public struct QubitMapping: Sendable {
         return first
     }
 
-    private func crossesBoundary(_ i: Int, start: Int) -> Bool {
-        (i + 1 - start) % boundaryInterval == 0 || (i + 2 - start) % boundaryInterval == 0
+    /// What an instruction counts towards the next boundary: barriers and unconditioned
+    /// single-qubit gates nothing (fusion folds them into the next block, so a boundary between them and it would
+    /// cost a pass; transpiled circuits are mostly such gates), everything else one.
+    public static func boundaryWeight(_ instruction: Instruction) -> Int {
+        switch (instruction.condition, instruction.operation) {
+        case (nil, .unitary(_, let controls, _)) where controls.isEmpty: return 0
+        case (_, .barrier): return 0
+        default: return 1
+        }
     }
 
     /// The local physical qubit whose logical occupant is needed as a non-diagonal target

@@ -59,8 +59,9 @@ public final class Simulator {
     /// Polled between blocks of instructions (every `boundaryInterval`); must be collective, i.e.
     /// give the same answer on every rank (`Communicator.interruptRequested`). true stops the run.
     public var interruptCheck: (() -> Bool)?
-    /// Logical instructions between points where a run may stop and resume. Fixed by the qubit
-    /// count alone, so a resumed run executes exactly the operations an uninterrupted one would.
+    /// Logical instructions between points where a run may stop and resume, single-qubit gates
+    /// not counted (`QubitMapping.boundaryWeight`). Fixed by the qubit count and the circuit
+    /// alone, so a resumed run executes exactly the operations an uninterrupted one would.
     public var boundaryInterval: Int { qubits >= 28 ? 64 : 256 }
     /// Cache blocking: runs of operations that together pair amplitudes on at most this many
     /// local qubits (diagonals on any) go window by window over 2^cacheQubits amplitudes, one

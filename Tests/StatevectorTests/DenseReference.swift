@@ -1,7 +1,9 @@
 import Circuits
 import ComplexModule
 import Foundation
+import ForgeTesting
 import RealModule
+@testable import Statevector
 
 /// The obviously-correct simulator the distributed kernels are checked against: one array,
 /// every operation as its full 2^n × 2^n matrix.
@@ -77,4 +79,34 @@ struct TestRandom: RandomNumberGenerator {
         v = v.map { $0 / Complex(norm) }
         return v
     }
+}
+
+/// Runs `circuit` from |0…0⟩ on `ranks` in-process ranks and returns the whole state as
+/// interleaved (re, im) (threads split even tiny states: grain 1).
+func simulatedScalars(_ circuit: Circuit, precision: Precision = .double, ranks: Int, threads: Int = 1,
+                      fusion: FusionLimits?, window: Int = 15) -> [Double] {
+    let result = Locked([Double](repeating: .nan, count: 2 << circuit.qubitCount))
+    InProcessWorld(size: ranks).run { comm in
+        let simulator = try! Simulator(qubits: circuit.qubitCount, precision: precision, comm: comm)
+        simulator.fusion = fusion
+        simulator.threadGrain = 1
+        simulator.threads = threads
+        simulator.cacheQubits = window
+        _ = try! simulator.run(circuit, options: SimulationOptions())
+        simulator.withLocalAmplitudes { local in
+            let offset = 2 * Int(simulator.localOffset)
+            let a: [Double]
+            switch local {
+            case .double(let d): a = Array(d)
+            case .single(let f): a = f.map(Double.init)
+            }
+            result.update { full in for i in 0..<a.count { full[offset + i] = a[i] } }
+        }
+    }
+    return result.value
+}
+
+func simulatedState(_ circuit: Circuit, ranks: Int, threads: Int = 1, fusion: FusionLimits?, window: Int = 15) -> [Complex<Double>] {
+    let a = simulatedScalars(circuit, ranks: ranks, threads: threads, fusion: fusion, window: window)
+    return (0..<(a.count / 2)).map { Complex(a[2 * $0], a[2 * $0 + 1]) }
 }

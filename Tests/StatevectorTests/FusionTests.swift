@@ -39,20 +39,8 @@ final class FusionTests: XCTestCase {
                            FusionLimits(maxDenseQubits: 2), FusionLimits(maxDenseQubits: 3), FusionLimits(maxDenseQubits: 4, maxDiagonalQubits: 6),
                            FusionLimits(maxDenseQubits: 6)] {   // 6: the kernels' run-time block size (32, 64)
                 for (ranks, threads) in [(1, 1), (1, 3), (2, 2), (4, 1)] {
-                    let result = Locked([Complex<Double>](repeating: .zero, count: 1 << n))
-                    InProcessWorld(size: ranks).run { comm in
-                        let simulator = try! Simulator(qubits: n, precision: .double, comm: comm)
-                        simulator.fusion = limits
-                        simulator.threadGrain = 1
-                        simulator.threads = threads
-                        _ = try! simulator.run(circuit, options: SimulationOptions())
-                        simulator.withLocalAmplitudes { local in
-                            guard case .double(let a) = local else { return }
-                            let offset = Int(simulator.localOffset)
-                            result.update { full in for i in 0..<(a.count / 2) { full[offset + i] = Complex(a[2 * i], a[2 * i + 1]) } }
-                        }
-                    }
-                    let worst = zip(result.value, reference.state).map { ($0 - $1).length }.max()!
+                    let result = simulatedState(circuit, ranks: ranks, threads: threads, fusion: limits)
+                    let worst = zip(result, reference.state).map { ($0 - $1).length }.max()!
                     XCTAssertLessThan(worst, 1e-12, "trial \(trial) ranks \(ranks) threads \(threads) limits \(String(describing: limits))")
                 }
             }
@@ -77,25 +65,8 @@ final class FusionTests: XCTestCase {
                 for (ranks, threads) in [(1, 1), (1, 2), (2, 2), (4, 1)] {
                     var states: [[Double]] = []
                     for window in [64, 1, 2, 3, 4] {   // 64: no blocking
-                        let result = Locked([Double](repeating: .nan, count: 2 << n))
-                        InProcessWorld(size: ranks).run { comm in
-                            let simulator = try! Simulator(qubits: n, precision: precision, comm: comm)
-                            simulator.fusion = limits
-                            simulator.threadGrain = 1
-                            simulator.threads = threads
-                            simulator.cacheQubits = window
-                            _ = try! simulator.run(circuit, options: SimulationOptions())
-                            simulator.withLocalAmplitudes { local in
-                                let offset = 2 * Int(simulator.localOffset)
-                                let a: [Double]
-                                switch local {
-                                case .double(let d): a = Array(d)
-                                case .single(let f): a = f.map(Double.init)
-                                }
-                                result.update { full in for i in 0..<a.count { full[offset + i] = a[i] } }
-                            }
-                        }
-                        states.append(result.value)
+                        states.append(simulatedScalars(circuit, precision: precision, ranks: ranks, threads: threads,
+                                                       fusion: limits, window: window))
                     }
                     for (k, state) in states.enumerated().dropFirst() {
                         XCTAssertEqual(state, states[0], "\(precision) window \([64, 1, 2, 3, 4][k]) ranks \(ranks) threads \(threads) limits \(String(describing: limits))")
