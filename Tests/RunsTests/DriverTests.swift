@@ -55,18 +55,19 @@ final class DriverTests: XCTestCase {
         }
     }
 
-    /// 10 qubits, 1,200 gates in u3/cx/h/rz/cp (several checkpoint boundaries of 256).
+    /// 10 qubits, 2,400 gates in u3/cx/h/cz/cp: several checkpoint boundaries (every 256
+    /// instructions, single-qubit gates not counted).
     func circuit() throws -> String {
         var rng = SplitMix64(seed: 11)
         var lines = ["OPENQASM 2.0;", "include \"qelib1.inc\";", "qreg q[10];"]
-        for _ in 0..<1200 {
+        for _ in 0..<2400 {
             let a = Int(rng.next() % 10), b = (a + 1 + Int(rng.next() % 9)) % 10
             let t = Double(rng.next() % 1000) / 159.0
             switch rng.next() % 5 {
             case 0: lines.append("u3(\(t),\(t / 2),\(t / 3)) q[\(a)];")
             case 1: lines.append("cx q[\(a)],q[\(b)];")
             case 2: lines.append("h q[\(a)];")
-            case 3: lines.append("rz(\(t)) q[\(a)];")
+            case 3: lines.append("cz q[\(a)],q[\(b)];")
             default: lines.append("cp(\(t)) q[\(a)],q[\(b)];")
             }
         }
