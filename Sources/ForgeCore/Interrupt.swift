@@ -31,7 +31,15 @@ public enum Interrupt {
                 if sig == SIGINT && Interrupt.interrupts.add(1, ordering: .relaxed).newValue >= 3 { _exit(128 + SIGINT) }
             }
         }
+        watcher.start()
     }
+
+    /// Calls `body` (on a background thread, outside the signal handler) with each new signal
+    /// number noted — for whoever must act before an engine's next safe point, which may never
+    /// come (a rank died and mpirun kills the others a second after its SIGTERM).
+    public static func observe(_ body: @escaping @Sendable (Int32) -> Void) { watcher.add(body) }
+
+    private static let watcher = SignalWatcher()
 
     /// The signal number received on this rank, or 0.
     public static var signalNumber: Int32 { received.load(ordering: .relaxed) }
@@ -39,6 +47,36 @@ public enum Interrupt {
 
     /// For tests: behave as if `sig` had arrived (or clear with 0).
     public static func simulate(_ sig: Int32) { received.store(sig, ordering: .relaxed) }
+}
+
+/// Polls the noted signal every 20 ms and tells the observers of each change.
+private final class SignalWatcher: @unchecked Sendable {
+    private let lock = NSLock()
+    private var observers: [@Sendable (Int32) -> Void] = []
+    private var started = false
+
+    func add(_ body: @escaping @Sendable (Int32) -> Void) {
+        lock.lock(); observers.append(body); lock.unlock()
+    }
+
+    func start() {
+        lock.lock(); defer { lock.unlock() }
+        guard !started else { return }
+        started = true
+        let thread = Thread { [self] in
+            var seen: Int32 = 0
+            while true {
+                let now = Interrupt.signalNumber
+                if now != 0 && now != seen {
+                    seen = now
+                    lock.lock(); let current = observers; lock.unlock()
+                    for body in current { body(now) }
+                }
+                usleep(20_000)
+            }
+        }
+        thread.start()
+    }
 }
 
 extension Communicator {

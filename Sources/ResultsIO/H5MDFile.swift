@@ -138,13 +138,7 @@ public enum MDRestartFile {
 
     /// Writes `path`.partial and renames it to `path`.
     public static func write(_ c: Contents, to path: String) throws {
-        let partial = partialPath(for: path)
-        do {
-            let file = try H5File.create(partial)
-            try write(c, in: file)
-            try file.close()
-        }
-        try publish(partial: partial, final: path)
+        try writeAndPublish(path) { try write(c, in: $0) }
     }
 
     /// The /restart group in an open file (a restart file, or an H5MD checkpoint).

@@ -58,6 +58,16 @@ public func publish(partial: String, final: String) throws {
     }
 }
 
+/// Creates "<path>.partial", lets `fill` write into it, closes it and publishes it as `path`:
+/// the one way a rank-0 file (restart, checkpoint) appears under its final name.
+public func writeAndPublish(_ path: String, _ fill: (H5File) throws -> Void) throws {
+    let partial = partialPath(for: path)
+    let file = try H5File.create(partial)
+    try fill(file)
+    try file.close()
+    try publish(partial: partial, final: path)
+}
+
 /// Fails early (before any compute) with an InputError naming `path` if a result file cannot
 /// be created there: missing directory, a parent that is not a directory, no write permission,
 /// or `path` itself being a directory. Probes by creating and removing a temporary file.

@@ -94,9 +94,7 @@ public enum VQECheckpoint {
     }
 
     public static func write(_ state: Optimizer, owner: String, to path: String) throws {
-        let partial = partialPath(for: path)
-        do {
-            let file = try H5File.create(partial)
+        try writeAndPublish(path) { file in
             try file.setAttribute("job_kind", jobKind)
             try file.setAttribute("config_sha256", owner)
             let g = try file.createGroup("optimizer")
@@ -106,10 +104,7 @@ public enum VQECheckpoint {
             try g.writeDataset("gradient", state.gradient)
             try g.writeDataset("inverse_hessian", state.inverseHessian)
             try g.writeDataset("energy_history", state.history)
-            try file.flush()
-            try file.close()
         }
-        try publish(partial: partial, final: path)
     }
 
     /// Reads a checkpoint; refuses one written by another job.

@@ -108,13 +108,15 @@ public struct BudgetVerdict: Equatable, Sendable {
 /// record is spooled instead. Only --enforce-budget can stop a run, before it starts. Signals
 /// are not its business: they reach it as the `Interrupted` a driver throws after its
 /// checkpoint (`Interrupt` owns them).
-final class RunRecording {
+final class RunRecording: @unchecked Sendable {
     let runID: String
     private let recorder: RunRecorder?
     private var record: RunRecord?
     private let started = DispatchTime.now()
     private var ended = false
     private let timeLimit: Int64?
+    /// `end` and the signal observer may race: one record at a time, none after the end.
+    private let lock = NSLock()
 
     private init(runID: String, recorder: RunRecorder?, record: RunRecord?, timeLimit: Int64?) {
         self.runID = runID
@@ -152,6 +154,13 @@ final class RunRecording {
         if let refusal = verdict.refusal { throw RuntimeError(refusal) }
         let recording = RunRecording(runID: runID, recorder: recorder, record: run, timeLimit: timeLimit)
         if let why = recorder.record(run) { warn(why) }
+        // SIGTERM/SIGINT may be followed by SIGKILL before the engine's next safe point (mpirun
+        // kills the other ranks a second after one dies): record the run as ended by the signal
+        // now; the engine's own end (cancelled after its checkpoint, exit 75) replaces it.
+        Interrupt.observe { [weak recording] sig in
+            guard sig == SIGTERM || sig == SIGINT else { return }
+            recording?.endProvisionally(signal: sig)
+        }
         // Deliver a few records an earlier run could not, now that the catalog may be back.
         if !recorder.spooled().isEmpty {
             let report = recorder.sync(limit: 50)
@@ -174,8 +183,23 @@ final class RunRecording {
         }
     }
 
+    /// What the run would be if the signal's sender killed it now: cancelled (or timeout) with
+    /// the shell's 128 + signal. Not the end: `end` still records how the run really ended.
+    func endProvisionally(signal: Int32) {
+        lock.lock(); defer { lock.unlock() }
+        guard !ended, var run = record, let recorder else { return }
+        let elapsedMs = Int64((DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1_000_000)
+        let timedOut = timeLimit.map { elapsedMs / 1000 >= $0 - 5 } ?? false
+        run.state = timedOut ? .timeout : .cancelled
+        run.exitCode = Int(128 + signal)
+        run.endedAt = Date()
+        run.elapsedMs = elapsedMs
+        if let why = recorder.record(run) { Self.warn(why) }
+    }
+
     /// Records the end once, with the result file and metrics the driver left in `context`.
     func end(error: Error?, context: RunContext?) {
+        lock.lock(); defer { lock.unlock() }
         guard !ended, var run = record, let recorder else { return }
         ended = true
         let elapsedMs = Int64((DispatchTime.now().uptimeNanoseconds - started.uptimeNanoseconds) / 1_000_000)
