@@ -79,16 +79,6 @@ private final class SignalWatcher: @unchecked Sendable {
     }
 }
 
-extension Communicator {
-    /// True on every rank when any rank received an interrupt. Collective: every rank must call
-    /// it at the same point of the computation.
-    public func interruptRequested() -> Bool { any(Interrupt.requested) }
-
-    /// The signal that stopped the run: the largest signal number any rank received (0: none).
-    /// Collective.
-    public func interruptSignal() -> Int32 { Int32(allgather([Double(Interrupt.signalNumber)]).max() ?? 0) }
-}
-
 /// When a long run writes a checkpoint: on a signal (and then stops) or every `interval` seconds
 /// of wall time (and then goes on: `checkpoint_every`, so a SIGKILL, an OOM kill or a lost node
 /// costs at most that much work). Engines poll it at their safe points.

@@ -57,7 +57,7 @@ public final class Simulator {
     /// Threads inside this rank (results are identical for any count).
     public var threads: Int = 1 { didSet { updateTeam() } }
     /// Polled between blocks of instructions (every `boundaryInterval`); must be collective, i.e.
-    /// give the same answer on every rank (`Communicator.interruptRequested`). true stops the run.
+    /// give the same answer on every rank (`CheckpointSchedule.poll`). true stops the run.
     public var interruptCheck: (() -> Bool)?
     /// Logical instructions between points where a run may stop and resume, single-qubit gates
     /// not counted (`QubitMapping.boundaryWeight`). Fixed by the qubit count and the circuit
