@@ -26,7 +26,7 @@ let kernelSettings: [SwiftSetting] = [noKernelMerging]
 #endif
 
 // Kernels (Statevector, Circuits, ForgeCore) import neither MPI nor HDF5, so they test alone.
-// C libraries come from Debian: libopenmpi-dev, libhdf5-dev, libopenblas-dev.
+// C libraries come from Debian: libopenmpi-dev, libhdf5-dev, libopenblas-dev, libfftw3-dev.
 let package = Package(
     name: "QForge",
     platforms: [.macOS(.v13)],
@@ -46,6 +46,7 @@ let package = Package(
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CFFTW", pkgConfig: "fftw3", providers: [.apt(["libfftw3-dev"])]),
         .target(name: "ForgeCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
         // In-process ranks for tests (as swift-nio's embedded channels); not in the product.
         .target(name: "ForgeTesting", dependencies: ["ForgeCore"]),
@@ -55,7 +56,7 @@ let package = Package(
         .target(name: "Statevector", dependencies: [
             "ForgeCore", "Circuits", .product(name: "Numerics", package: "swift-numerics"),
         ], swiftSettings: kernelSettings),
-        .target(name: "Dynamics", dependencies: ["ForgeCore"], swiftSettings: kernelSettings),
+        .target(name: "Dynamics", dependencies: ["ForgeCore", "CFFTW"], swiftSettings: kernelSettings),
         .target(name: "Chemistry", dependencies: [
             "ForgeCore", "Statevector", "Dynamics", "CBLAS", .product(name: "Numerics", package: "swift-numerics"),
         ]),

@@ -1,11 +1,23 @@
-// LAMMPS data files, `atomic` style (what `write_data` writes): header counts and box,
-// Masses, Atoms (id type x y z [ix iy iz]), optional Velocities; Pair Coeffs are ignored
-// (the job file sets the potential).
+// LAMMPS data files as `write_data` writes them: header counts and box, Masses, Atoms in style
+// atomic (id type x y z), charge (id type q x y z) or full (id mol type q x y z), each with
+// optional image flags, Velocities, Bonds, Angles, Bond Coeffs and Angle Coeffs (harmonic:
+// K r0 and K θ0 in degrees). Pair Coeffs are ignored (the job file sets the potential).
 import ForgeCore
 import Foundation
 
 public struct LAMMPSDataFile: Sendable {
+    public enum AtomStyle: String, Sendable { case atomic, charge, full }
     public var state: ParticleState
+    public var atomStyle: AtomStyle
+    /// Bonds and angles by atom id, 0-based types; coefficients per type.
+    public var bonds: [Bond] = []
+    public var angles: [Angle] = []
+    public var bondTypes = 0, angleTypes = 0
+    public var bondCoeffs: [[Double]] = []
+    public var angleCoeffs: [[Double]] = []
+    /// Lines of the Bonds and Angles rows (for error messages).
+    public var bondLines: [Int] = [], angleLines: [Int] = []
+    public var path: String
     public var typeCount: Int
     public var hasVelocities: Bool
     /// Line of each atom in the Atoms section, by position in `state` (for error messages).
@@ -23,11 +35,13 @@ public struct LAMMPSDataFile: Sendable {
 
     public init(text: String, path: String) throws {
         func fail(_ message: String, _ line: Int) -> InputError { InputError(message, file: path, line: line) }
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { line -> [Substring] in
+        let raw = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let lines = raw.map { line -> [Substring] in
             let content = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
             return content.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
         }
         var atomCount: Int? = nil, types: Int? = nil
+        var counts: [String: Int] = [:]  // bonds, angles, dihedrals, impropers and their types
         var lo = SIMD3<Double>(repeating: .nan), hi = SIMD3<Double>(repeating: .nan)
         var boxLine = 1
         var index = 1  // line 1 is the title
@@ -57,10 +71,15 @@ public struct LAMMPSDataFile: Sendable {
                 if d == 0 { boxLine = lineNo }
             } else if w.count == 6 && w[3] == "xy" {
                 throw fail("triclinic boxes (xy xz yz) are not supported", lineNo)
-            } else if w.count >= 2 && ["bonds", "angles", "dihedrals", "impropers"].contains(String(w.last!)) {
-                if (Int(w[0]) ?? 0) != 0 { throw fail("only atom_style atomic is supported (this file has \(w.last!))", lineNo) }
-            } else if w.count >= 3 && w[1] != "atom" && w.last == "types" {
-                // bond/angle types: zero for atomic style
+            } else if w.count == 2 && ["bonds", "angles", "dihedrals", "impropers"].contains(String(w[1])) {
+                counts[String(w[1])] = try integer(w[0], lineNo, String(w[1]))
+                if ["dihedrals", "impropers"].contains(String(w[1])) && counts[String(w[1])]! != 0 {
+                    throw fail("\(w[1]) are not supported (bonds and angles are)", lineNo)
+                }
+            } else if w.count == 3 && ["bond", "angle", "dihedral", "improper"].contains(String(w[1])) && w[2] == "types" {
+                counts["\(w[1]) types"] = try integer(w[0], lineNo, "\(w[1]) types")
+            } else if w.count == 4 && w[2] == "per" {
+                // extra bond/angle/special per atom: LAMMPS storage hints
             } else {
                 throw fail("unrecognised header line '\(w.joined(separator: " "))'", lineNo)
             }
@@ -74,17 +93,29 @@ public struct LAMMPSDataFile: Sendable {
         var ids = [Int64](), atomTypes = [Int32](), positions = [Double](), atomLines = [Int]()
         var velocityByID: [Int64: (Double, Double, Double)] = [:]
         var seenAtoms = false
+        var style = AtomStyle.atomic
+        var charges = [Double](), molecules = [Int64]()
+        var bonds = [Bond](), angles = [Angle](), bondLines = [Int](), angleLines = [Int]()
+        let bondTypes = counts["bond types"] ?? 0, angleTypes = counts["angle types"] ?? 0
+        var bondCoeffs = [[Double]?](repeating: nil, count: bondTypes), angleCoeffs = [[Double]?](repeating: nil, count: angleTypes)
         var positionOfID: [Int64: Int] = [:]
         while index < lines.count {
             let w = lines[index]
             if w.isEmpty { index += 1; continue }
             let headerLine = index + 1
             let title = w.prefix(2).joined(separator: " ")
-            let name = ["Pair Coeffs", "PairIJ Coeffs"].contains(title) ? title : String(w[0])
+            let name = sections.contains(title) ? title : String(w[0])
             guard sections.contains(name) else { throw fail("unknown section '\(w.joined(separator: " "))'", headerLine) }
-            if name == "Atoms" && w.count >= 2 && w[1] != "#" {
-                // `Atoms # atomic`: the comment was stripped; anything else names another style.
-                throw fail("only atom_style atomic is supported (Atoms section says '\(w[1...].joined(separator: " "))')", headerLine)
+            var declared: AtomStyle? = nil
+            if name == "Atoms" {
+                // `Atoms # charge`: write_data names the style in a comment.
+                let comment = raw[index].split(separator: "#", maxSplits: 1).dropFirst().first?.trimmingCharacters(in: .whitespaces) ?? ""
+                if !comment.isEmpty {
+                    guard let s = AtomStyle(rawValue: comment) else {
+                        throw fail("atom style '\(comment)' is not supported (atomic, charge or full)", headerLine)
+                    }
+                    declared = s
+                }
             }
             index += 1
             // Skip the blank line after the section title, then read rows until a blank line.
@@ -111,9 +142,23 @@ public struct LAMMPSDataFile: Sendable {
             case "Atoms":
                 seenAtoms = true
                 guard rows.count == atomCount else { throw fail("Atoms: header says \(atomCount) atoms, section has \(rows.count)", headerLine) }
-                for (lineNo, r) in rows {
-                    guard r.count == 5 || r.count == 8 else {
-                        throw fail("Atoms (atomic): expected 'id type x y z [ix iy iz]', found \(r.count) columns", lineNo)
+                // Without the comment, the column count tells the style.
+                let columns = rows.first!.1.count
+                style = declared ?? ([5: .atomic, 8: .atomic, 6: .charge, 9: .charge, 7: .full, 10: .full][columns] ?? .atomic)
+                let base = [AtomStyle.atomic: 5, .charge: 6, .full: 7][style]!
+                let layout = [AtomStyle.atomic: "id type x y z", .charge: "id type q x y z", .full: "id mol type q x y z"][style]!
+                for (lineNo, row) in rows {
+                    guard row.count == base || row.count == base + 3 else {
+                        throw fail("Atoms (\(style.rawValue)): expected '\(layout) [ix iy iz]', found \(row.count) columns", lineNo)
+                    }
+                    var r = Array(row)
+                    if style == .full {
+                        molecules.append(Int64(try integer(r[1], lineNo, "molecule id")))
+                        r.remove(at: 1)
+                    }
+                    if style != .atomic {
+                        charges.append(try number(r[2], lineNo, "charge"))
+                        r.remove(at: 2)
                     }
                     let atomID = try integer(r[0], lineNo, "atom id")
                     guard atomID > 0 else { throw fail("atom id must be > 0", lineNo) }
@@ -146,8 +191,41 @@ public struct LAMMPSDataFile: Sendable {
                 }
             case "Pair Coeffs", "PairIJ Coeffs":
                 break
+            case "Bonds", "Angles":
+                let isBond = name == "Bonds"
+                let expected = counts[isBond ? "bonds" : "angles"] ?? 0
+                guard rows.count == expected else { throw fail("\(name): header says \(expected), section has \(rows.count)", headerLine) }
+                let width = isBond ? 4 : 5
+                let typeCount = isBond ? bondTypes : angleTypes
+                for (lineNo, r) in rows {
+                    guard r.count == width else {
+                        throw fail("\(name): expected '\(isBond ? "id type atom1 atom2" : "id type atom1 atom2 atom3")'", lineNo)
+                    }
+                    let t = try integer(r[1], lineNo, "\(name) type")
+                    guard (1...max(typeCount, 1)).contains(t), typeCount > 0 else {
+                        throw fail("\(isBond ? "bond" : "angle") type \(t) outside 1…\(typeCount)", lineNo)
+                    }
+                    let atoms = try (2..<width).map { Int64(try integer(r[$0], lineNo, "atom id")) }
+                    if isBond {
+                        bonds.append(Bond(type: Int32(t - 1), atoms: (atoms[0], atoms[1])))
+                        bondLines.append(lineNo)
+                    } else {
+                        angles.append(Angle(type: Int32(t - 1), atoms: (atoms[0], atoms[1], atoms[2])))
+                        angleLines.append(lineNo)
+                    }
+                }
+            case "Bond Coeffs", "Angle Coeffs":
+                let isBond = name == "Bond Coeffs"
+                let typeCount = isBond ? bondTypes : angleTypes
+                for (lineNo, r) in rows {
+                    guard r.count == 3 else { throw fail("\(name): expected 'type K \(isBond ? "r0" : "theta0")' (harmonic)", lineNo) }
+                    let t = try integer(r[0], lineNo, "\(name) type")
+                    guard (1...max(typeCount, 1)).contains(t), typeCount > 0 else { throw fail("\(name): type \(t) outside 1…\(typeCount)", lineNo) }
+                    let values = [try number(r[1], lineNo, "K"), try number(r[2], lineNo, isBond ? "r0" : "theta0")]
+                    if isBond { bondCoeffs[t - 1] = values } else { angleCoeffs[t - 1] = values }
+                }
             default:
-                throw fail("section '\(name)' is not supported (atom_style atomic only)", headerLine)
+                throw fail("section '\(name)' is not supported", headerLine)
             }
         }
         guard seenAtoms else { throw fail("no Atoms section", lines.count) }
@@ -163,11 +241,51 @@ public struct LAMMPSDataFile: Sendable {
             }
             velocities = vs
         }
+        // Every bond and angle names atoms that exist.
+        for (k, b) in bonds.enumerated() {
+            for a in [b.atoms.0, b.atoms.1] where positionOfID[a] == nil {
+                throw fail("bond \(k + 1) names atom \(a), which is not in the Atoms section", bondLines[k])
+            }
+        }
+        for (k, a) in angles.enumerated() {
+            for atom in [a.atoms.0, a.atoms.1, a.atoms.2] where positionOfID[atom] == nil {
+                throw fail("angle \(k + 1) names atom \(atom), which is not in the Atoms section", angleLines[k])
+            }
+        }
+        if !bonds.isEmpty && !bondCoeffs.isEmpty && bondCoeffs.contains(where: { $0 == nil }) && bondCoeffs.contains(where: { $0 != nil }) {
+            throw fail("Bond Coeffs: not every bond type has coefficients", 1)
+        }
         state = ParticleState(boxLo: lo, boxHi: hi, masses: masses.map { $0! }, ids: ids, types: atomTypes,
                               positions: positions, velocities: velocities)
+        if style != .atomic { state.charges = charges }
+        if style == .full { state.molecules = molecules }
+        atomStyle = style
+        self.bonds = bonds
+        self.angles = angles
+        self.bondLines = bondLines
+        self.angleLines = angleLines
+        self.bondTypes = bondTypes
+        self.angleTypes = angleTypes
+        self.bondCoeffs = bondCoeffs.allSatisfy({ $0 != nil }) ? bondCoeffs.map { $0! } : []
+        self.angleCoeffs = angleCoeffs.allSatisfy({ $0 != nil }) ? angleCoeffs.map { $0! } : []
+        self.path = path
         typeCount = types
         hasVelocities = velocities != nil
         self.atomLines = atomLines
         self.boxLine = boxLine
     }
+}
+
+/// A bond between two atoms (by id), 0-based bond type.
+public struct Bond: Sendable {
+    public var type: Int32
+    public var atoms: (Int64, Int64)
+    public init(type: Int32, atoms: (Int64, Int64)) { (self.type, self.atoms) = (type, atoms) }
+}
+
+/// An angle i–j–k (j the vertex), by atom id, 0-based angle type.
+public struct Angle: Sendable {
+    public var type: Int32
+    public var atoms: (Int64, Int64, Int64)
+    public init(type: Int32, atoms: (Int64, Int64, Int64)) { (self.type, self.atoms) = (type, atoms) }
 }

@@ -75,6 +75,10 @@ public struct ParticleState: Sendable {
     public var positions: [Double]
     /// Same layout; nil: create from a temperature.
     public var velocities: [Double]?
+    /// Charge per atom (nil: all zero).
+    public var charges: [Double]?
+    /// Molecule id per atom (atom_style full; nil: none).
+    public var molecules: [Int64]?
     /// Forces at the restart step (restart only): thermostat forces depend on the half-step
     /// velocities, so they are carried over rather than recomputed.
     public var forces: [Double]?

@@ -89,6 +89,28 @@ public final class H5MDWriter {
         try identifier.append(step: step, time: time, ids)
     }
 
+    /// Whether the time-independent per-particle data (charge, connectivity) is written.
+    public private(set) var hasTopology = false
+
+    /// Time-independent data in id order, written once: H5MD 1.1 `charge` (in e, or the LJ
+    /// unit) in the particle group, and the H5MD connectivity module's `/connectivity/bonds` and
+    /// `/connectivity/angles` (rows of atom ids, the values of the particles' `id` element).
+    public func writeTopology(charges: [Double]?, bonds: [[Int64]] = [], angles: [[Int64]] = []) throws {
+        hasTopology = true
+        let trajectory = try file.openGroup("particles/trajectory")
+        if let charges {
+            let dataset = try trajectory.writeDataset("charge", charges)
+            if units.length != nil { try dataset.setAttribute("unit", "e") }
+        }
+        guard !bonds.isEmpty || !angles.isEmpty else { return }
+        let connectivity = try file.createGroup("connectivity")
+        for (name, rows) in [("bonds", bonds), ("angles", angles)] where !rows.isEmpty {
+            let dataset = try connectivity.writeDataset(name, rows.flatMap { $0 }, shape: [UInt64(rows.count), UInt64(rows[0].count)])
+            try dataset.setAttribute("particles_group", "/particles/trajectory")
+            try dataset.setAttribute("identifiers", "id")
+        }
+    }
+
     public enum ObservableKind: Sendable { case energy, temperature, pressure }
 
     /// One row of each observable (created on first use with its unit).
@@ -128,6 +150,13 @@ public enum MDRestartFile {
         /// Engine-specific state beyond the particles, by name (Born–Oppenheimer MD: the VQE
         /// warm-start parameters, the potential energy, the energy history); empty for LJ MD.
         public var auxiliary: [String: [Double]] = [:]
+        /// Charge and molecule id per atom (empty: none).
+        public var charges: [Double] = []
+        public var molecules: [Int64] = []
+        /// Topology: bonds as (type, id, id) and angles as (type, id, id, id) rows, flattened,
+        /// 0-based types; harmonic coefficients (K, r0 or θ0) per type, flattened.
+        public var bonds: [Int64] = [], angles: [Int64] = []
+        public var bondCoeffs: [Double] = [], angleCoeffs: [Double] = []
         public init(units: String, step: Int, time: Double, boxLo: [Double], boxHi: [Double], masses: [Double], ids: [Int64],
                     types: [Int32], positions: [Double], velocities: [Double], forces: [Double], thermostat: [Double]) {
             (self.units, self.step, self.time, self.boxLo, self.boxHi, self.masses) = (units, step, time, boxLo, boxHi, masses)
@@ -159,6 +188,12 @@ public enum MDRestartFile {
             try g.writeDataset("position", c.positions, shape: [UInt64(c.ids.count), 3])
             try g.writeDataset("velocity", c.velocities, shape: [UInt64(c.ids.count), 3])
             try g.writeDataset("force", c.forces, shape: [UInt64(c.ids.count), 3])
+            if !c.charges.isEmpty { try g.writeDataset("charge", c.charges) }
+            if !c.molecules.isEmpty { try g.writeDataset("molecule", c.molecules) }
+            for (name, values) in [("bonds", c.bonds), ("angles", c.angles)] where !values.isEmpty { try g.writeDataset(name, values) }
+            for (name, values) in [("bond_coeffs", c.bondCoeffs), ("angle_coeffs", c.angleCoeffs)] where !values.isEmpty {
+                try g.writeDataset(name, values)
+            }
             if !c.auxiliary.isEmpty {
                 let aux = try g.createGroup("auxiliary")
                 for (name, values) in c.auxiliary where !values.isEmpty { try aux.writeDataset(name, values) }
@@ -193,6 +228,12 @@ public enum MDRestartFile {
             forces: try g.openDataset("force").readAll(Double.self),
             thermostat: Array(try g.openDataset("thermostat").readAll(Double.self).prefix(thermostatCount)))
         contents.auxiliary = auxiliary
+        if g.exists("charge") { contents.charges = try g.openDataset("charge").readAll(Double.self) }
+        if g.exists("molecule") { contents.molecules = try g.openDataset("molecule").readAll(Int64.self) }
+        if g.exists("bonds") { contents.bonds = try g.openDataset("bonds").readAll(Int64.self) }
+        if g.exists("angles") { contents.angles = try g.openDataset("angles").readAll(Int64.self) }
+        if g.exists("bond_coeffs") { contents.bondCoeffs = try g.openDataset("bond_coeffs").readAll(Double.self) }
+        if g.exists("angle_coeffs") { contents.angleCoeffs = try g.openDataset("angle_coeffs").readAll(Double.self) }
         return contents
     }
 }

@@ -62,6 +62,16 @@ extension H5MDWriter {
                             positions: try position.read(Double.self, offset: [row, 0, 0], count: [1, n, 3]),
                             velocities: try velocity.read(Double.self, offset: [row, 0, 0], count: [1, n, 3]))
         }
+        let rows = { (name: String) throws -> [[Int64]] in
+            guard src.exists("connectivity/\(name)") else { return [] }
+            let d = try src.openDataset("connectivity/\(name)")
+            let flat = try d.readAll(Int64.self), width = name == "bonds" ? 2 : 3
+            return stride(from: 0, to: flat.count, by: width).map { Array(flat[$0..<($0 + width)]) }
+        }
+        if trajectory.exists("charge") || src.exists("connectivity") {
+            try writeTopology(charges: trajectory.exists("charge") ? try trajectory.openDataset("charge").readAll(Double.self) : nil,
+                              bonds: try rows("bonds"), angles: try rows("angles"))
+        }
         let sourceObservables = try src.openGroup("observables")
         let group = try file.openGroup("observables")
         for name in try sourceObservables.childNames() {

@@ -25,27 +25,27 @@ public struct MDJob {
     }
 
     /// The whole system on every rank, its type count, and the data file (for error lines).
-    func loadSystem() throws -> (ParticleState, Int, LAMMPSDataFile?) {
+    func loadSystem() throws -> (ParticleState, Int, LAMMPSDataFile?, RawTopology) {
         switch settings.source {
         case .lattice(let spec):
             let types = try file.integer("system.types") ?? 1
             var masses = settings.masses ?? Array(repeating: 1, count: types)
             if masses.count == 1 && types > 1 { masses = Array(repeating: masses[0], count: types) }
             guard masses.count == types else { throw file.error("'system.masses' has \(masses.count) values for \(types) types", at: "system.masses") }
-            return (spec.particles(masses: masses), types, nil)
+            return (spec.particles(masses: masses), types, nil, RawTopology())
         case .dataFile(let path):
             var data = try LAMMPSDataFile(contentsOf: path)
             if let m = settings.masses {
                 guard m.count == data.typeCount else { throw file.error("'system.masses' has \(m.count) values for \(data.typeCount) types", at: "system.masses") }
                 data.state.masses = m
             }
-            return (data.state, data.typeCount, data)
+            return (data.state, data.typeCount, data, Self.rawTopology(data))
         case .restart(let path):
             let r = try MDRestartFile.read(path)
             guard r.units == settings.units.rawValue else {
                 throw file.error("restart file is in '\(r.units)' units but the job says '\(settings.units.rawValue)'", at: "system.restart")
             }
-            return (try Self.state(restart: r, path: path, masses: settings.masses), r.masses.count, nil)
+            return (try Self.state(restart: r, path: path, masses: settings.masses), r.masses.count, nil, Self.rawTopology(r))
         }
     }
 
@@ -62,7 +62,64 @@ public struct MDJob {
         state.time = r.time
         state.thermostatState = r.thermostat
         state.forces = r.forces.count == 3 * n ? r.forces : nil
+        if r.charges.count == n { state.charges = r.charges }
+        if r.molecules.count == n { state.molecules = r.molecules }
         return state
+    }
+
+    /// Bonds and angles (by atom id), coefficients and bond/angle type counts of a system.
+    struct RawTopology {
+        var bonds: [Bond] = [], angles: [Angle] = []
+        var bondCoeffs: [[Double]] = [], angleCoeffs: [[Double]] = []
+        var bondTypes = 0, angleTypes = 0
+    }
+
+    static func rawTopology(_ data: LAMMPSDataFile) -> RawTopology {
+        RawTopology(bonds: data.bonds, angles: data.angles, bondCoeffs: data.bondCoeffs, angleCoeffs: data.angleCoeffs,
+                    bondTypes: data.bondTypes, angleTypes: data.angleTypes)
+    }
+
+    static func rawTopology(_ r: MDRestartFile.Contents) -> RawTopology {
+        var t = RawTopology()
+        t.bonds = stride(from: 0, to: r.bonds.count - 2, by: 3).map { Bond(type: Int32(r.bonds[$0]), atoms: (r.bonds[$0 + 1], r.bonds[$0 + 2])) }
+        t.angles = stride(from: 0, to: r.angles.count - 3, by: 4).map {
+            Angle(type: Int32(r.angles[$0]), atoms: (r.angles[$0 + 1], r.angles[$0 + 2], r.angles[$0 + 3]))
+        }
+        t.bondCoeffs = stride(from: 0, to: r.bondCoeffs.count - 1, by: 2).map { [r.bondCoeffs[$0], r.bondCoeffs[$0 + 1]] }
+        t.angleCoeffs = stride(from: 0, to: r.angleCoeffs.count - 1, by: 2).map { [r.angleCoeffs[$0], r.angleCoeffs[$0 + 1]] }
+        t.bondTypes = t.bondCoeffs.count
+        t.angleTypes = t.angleCoeffs.count
+        return t
+    }
+
+    /// The engine's topology: the system's bonds and angles with the job's styles, coefficients
+    /// and SHAKE settings (nil for an atomic system without constraints).
+    func topology(_ raw: RawTopology) throws -> Topology? {
+        let s = settings
+        if !raw.bonds.isEmpty && s.bondStyle == nil {
+            throw file.error("the system has \(raw.bonds.count) bonds: set [bond] style = \"harmonic\"", at: systemKey)
+        }
+        if !raw.angles.isEmpty && s.angleStyle == nil {
+            throw file.error("the system has \(raw.angles.count) angles: set [angle] style = \"harmonic\"", at: systemKey)
+        }
+        if raw.bonds.isEmpty && !s.shakeBonds.isEmpty {
+            throw file.error("SHAKE needs bonds: the system has none (give a data file in atom_style full)", at: "constraints.style")
+        }
+        guard !raw.bonds.isEmpty || !raw.angles.isEmpty else { return nil }
+        let bondCoeffs = raw.bonds.isEmpty ? [] : try s.coefficients("bond.coeff", types: raw.bondTypes, fromData: raw.bondCoeffs)
+        let angleCoeffs = raw.angles.isEmpty ? [] : try s.coefficients("angle.coeff", types: raw.angleTypes, fromData: raw.angleCoeffs)
+        for t in s.shakeBonds where t > raw.bondTypes {
+            throw file.error("'constraints.bonds': bond type \(t) outside 1…\(raw.bondTypes)", at: "constraints.bonds")
+        }
+        for t in s.shakeAngles where t > raw.angleTypes {
+            throw file.error("'constraints.angles': angle type \(t) outside 1…\(raw.angleTypes)", at: "constraints.angles")
+        }
+        var topology = Topology(bonds: raw.bonds, angles: raw.angles, bondCoeffs: bondCoeffs, angleCoeffs: angleCoeffs)
+        topology.shakeBondTypes = Set(s.shakeBonds.map { Int32($0 - 1) })
+        topology.shakeAngleTypes = Set(s.shakeAngles.map { Int32($0 - 1) })
+        topology.shakeTolerance = s.shakeTolerance
+        topology.shakeIterations = s.shakeIterations
+        return topology
     }
 
     /// Words an engine failure as the bad input that caused it.
@@ -81,6 +138,12 @@ public struct MDJob {
         case DynamicsFailure.lostAtoms(let step, let found, let expected):
             return file.error("lost atoms at step \(step): \(found) of \(expected) left (atoms moved farther than a brick or a box length between neighbour-list rebuilds; reduce 'run.timestep' or 'neighbor.every')",
                               at: file.has("run.timestep") ? "run.timestep" : "run.steps")
+        case let e as PPPMError:
+            return file.error(e.description, at: "kspace.style")
+        case let e as TopologyError:
+            return file.error(e.message, at: "constraints.style")
+        case DynamicsFailure.missingBondPartner(let atom, let step):
+            return file.error("at step \(step) a bond, angle or SHAKE partner (atom \(atom)) is farther than cutoff + skin from its partner's rank; the molecule is stretched across the box or the system blew up", at: systemKey)
         case DynamicsFailure.notFinite(let step):
             return file.error("energy is not finite at step \(step) (the system blew up; reduce 'run.timestep')",
                               at: file.has("run.timestep") ? "run.timestep" : "run.steps")
@@ -113,28 +176,43 @@ public struct MDJob {
                            author: ProcessInfo.processInfo.environment["USER"] ?? "qforge")
         }
         let resume = try trajectory.resumePoint()
-        let (state, typeCount, data) = try comm.agree { () throws -> (ParticleState, Int, LAMMPSDataFile?) in
+        let (state, typeCount, data, raw) = try comm.agree { () throws -> (ParticleState, Int, LAMMPSDataFile?, RawTopology) in
             guard let resume else { return try loadSystem() }
-            return (try Self.state(restart: resume.contents, path: trajectory.checkpoint.path, masses: nil), resume.contents.masses.count, nil)
+            return (try Self.state(restart: resume.contents, path: trajectory.checkpoint.path, masses: nil), resume.contents.masses.count, nil,
+                    Self.rawTopology(resume.contents))
         }
+        let topology = try comm.agree { try self.topology(raw) }
         if let resume { context.say("qforge md: continuing from checkpoint \(trajectory.checkpoint.path) at step \(resume.contents.step)") }
-        let parameters = try comm.agree { () throws -> LJParameters in
-            let p = try s.ljParameters(typeCount: typeCount)
+        let pair = try comm.agree { () throws -> any PairStyle in
+            let p = try s.pair(typeCount: typeCount, units: units)
             let box = state.boxHi - state.boxLo
             let shortest = min(box.x, box.y, box.z)
-            if shortest < 2 * p.maxCutoff {
-                let message = String(format: "box edge %.4g is shorter than twice the cutoff (2 × %.4g): an atom would meet its own image", shortest, p.maxCutoff)
+            if let coul = p.coulombCutoff, shortest < 2 * coul {
+                throw file.error(String(format: "Coulomb cutoff %.4g is beyond half the shortest box edge (%.4g): a charge would meet its own image", coul, shortest),
+                                 at: file.has("pair.coul_cutoff") ? "pair.coul_cutoff" : "pair.cutoff")
+            }
+            if shortest < 2 * p.lj.maxCutoff {
+                let message = String(format: "box edge %.4g is shorter than twice the cutoff (2 × %.4g): an atom would meet its own image", shortest, p.lj.maxCutoff)
                 if let data { throw InputError(message, file: dataPath, line: data.boxLine) }
                 throw file.error(message, at: "pair.cutoff")
             }
+            if p.coulombCutoff != nil && state.charges == nil {
+                throw file.error("pair style \(p.name) needs charges: give a data file in atom_style charge or full", at: "pair.style")
+            }
             return p
+        }
+        if let q = state.charges, s.kspace != nil {
+            let net = q.reduce(0, +)
+            if abs(net) > 1e-5 {
+                context.note(String(format: "WARNING: system is not charge neutral, net charge = %.8g (a uniform neutralising background is added, as LAMMPS does)", net), always: true)
+            }
         }
 
         let velocity: (temperature: Double, seed: UInt64)?
         if resume != nil { velocity = nil } else if let v = s.velocity { velocity = v } else if state.velocities == nil { velocity = (0, 1) } else { velocity = nil }
         let engine = try comm.agree { () throws -> MDEngine in
             do {
-                return try MDEngine(comm: comm, units: s.units, parameters: parameters, state: state, neighbor: s.neighbor,
+                return try MDEngine(comm: comm, units: s.units, pair: pair, kspace: s.kspace, special: s.special, topology: topology, state: state, neighbor: s.neighbor,
                                     timestep: s.timestep, integrator: s.integrator, velocity: velocity)
             } catch { throw inputError(error, data: data, state: state) }
         }
@@ -161,11 +239,19 @@ public struct MDJob {
         let s = settings
         let first = engine.step, steps = last - first
         context.say("qforge md: \(engine.totalAtoms) atoms, \(s.units.rawValue) units, \(comm.size) rank\(comm.size == 1 ? "" : "s") as \(engine.grid.counts.x)×\(engine.grid.counts.y)×\(engine.grid.counts.z) bricks, \(steps) steps of \(s.timestep)")
-        context.say(pad("Step", 10) + ["Temp", "E_pair", "TotEng", "Press"].map { " " + pad($0, 20) }.joined())
+        for line in engine.kspace?.summary ?? [] { context.say(line) }
+        // LAMMPS thermo_style custom step temp epair etotal press [evdwl ecoul elong].
+        let coulomb = engine.pair.coulombCutoff != nil
+        let molecular = engine.molecularTopology != nil
+        let columns = ["Temp", "E_pair", "TotEng", "Press"] + (coulomb ? ["E_vdwl", "E_coul", "E_long"] : [])
+            + (molecular ? ["E_bond", "E_angle", "PotEng"] : [])
+        context.say(pad("Step", 10) + columns.map { " " + pad($0, 20) }.joined())
         func row(_ t: Thermo) throws {
             guard t.potentialEnergy.isFinite, t.kineticEnergy.isFinite, t.pressure.isFinite else { throw DynamicsFailure.notFinite(step: t.step) }
-            context.say(String(format: "%10d %20.14g %20.14g %20.14g %20.14g", t.step, t.temperature, t.potentialEnergy * norm,
-                               t.totalEnergy * norm, t.pressure))
+            var values = [t.temperature, t.pairEnergy * norm, t.totalEnergy * norm, t.pressure]
+            if coulomb { values += [t.vdwl * norm, t.coul * norm, t.long * norm] }
+            if molecular { values += [t.bond * norm, t.angle * norm, t.potentialEnergy * norm] }
+            context.say(String(format: "%10d", t.step) + values.map { String(format: " %20.14g", $0) }.joined())
         }
         var outputTime = 0.0
         let setupThermo = engine.thermo()
@@ -222,7 +308,7 @@ public struct MDJob {
     }
 
     /// Rank 0 gathers every atom (88 bytes each) and appends one H5MD frame in id order.
-    func gatherAtoms(engine: MDEngine) -> (ids: [Int64], types: [Int32], x: [Double], v: [Double], f: [Double])? {
+    func gatherAtoms(engine: MDEngine) -> (ids: [Int64], types: [Int32], x: [Double], v: [Double], f: [Double], q: [Double], mol: [Int64])? {
         let records = engine.localRecords()
         let bytes = records.withUnsafeBytes { Array($0) }
         guard let parts = engine.comm.gather(bytes, root: 0) else { return nil }
@@ -232,7 +318,7 @@ public struct MDJob {
         for p in parts { p.withUnsafeBytes { all += $0.bindMemory(to: Double.self) } }
         let n = all.count / r
         let order = (0..<n).sorted { all[r * $0] < all[r * $1] }
-        var ids = [Int64](), types = [Int32](), x = [Double](), v = [Double](), f = [Double]()
+        var ids = [Int64](), types = [Int32](), x = [Double](), v = [Double](), f = [Double](), q = [Double](), mol = [Int64]()
         ids.reserveCapacity(n); types.reserveCapacity(n); x.reserveCapacity(3 * n); v.reserveCapacity(3 * n); f.reserveCapacity(3 * n)
         for k in order {
             ids.append(Int64(all[r * k]))
@@ -240,14 +326,23 @@ public struct MDJob {
             x += all[(r * k + 2)..<(r * k + 5)]
             v += all[(r * k + 5)..<(r * k + 8)]
             f += all[(r * k + 8)..<(r * k + 11)]
+            q.append(all[r * k + 11])
+            mol.append(Int64(all[r * k + 12]))
         }
-        return (ids, types, x, v, f)
+        return (ids, types, x, v, f, q, mol)
     }
 
     func writeFrame(engine: MDEngine, thermo t: Thermo, writer: H5MDWriter?, norm: Double) throws {
         let atoms = gatherAtoms(engine: engine)
         try engine.comm.agree {
             guard let writer, let atoms else { return }
+            let charged = engine.pair.coulombCutoff != nil || atoms.q.contains { $0 != 0 }
+            if !writer.hasTopology && (charged || engine.molecularTopology != nil) {
+                let t = engine.molecularTopology
+                try writer.writeTopology(charges: charged ? atoms.q : nil,
+                                         bonds: t?.bonds.map { [$0.atoms.0, $0.atoms.1] } ?? [],
+                                         angles: t?.angles.map { [$0.atoms.0, $0.atoms.1, $0.atoms.2] } ?? [])
+            }
             try writer.appendFrame(step: t.step, time: t.time, boxEdges: engine.boxLength, ids: atoms.ids, species: atoms.types,
                                    positions: atoms.x, velocities: atoms.v)
             var values: [(name: String, kind: H5MDWriter.ObservableKind, value: Double)] = [
@@ -277,11 +372,20 @@ public struct MDJob {
         guard let atoms = gatherAtoms(engine: engine) else { return nil }
         var thermostat: [Double] = []
         if case .noseHoover = engine.integrator { thermostat = [engine.thermostatXi, engine.thermostatEta] }
-        return MDRestartFile.Contents(
+        var contents = MDRestartFile.Contents(
             units: settings.units.rawValue, step: engine.step, time: engine.time,
             boxLo: [engine.boxLo.x, engine.boxLo.y, engine.boxLo.z], boxHi: [engine.boxHi.x, engine.boxHi.y, engine.boxHi.z],
             masses: engine.masses, ids: atoms.ids, types: atoms.types.map { $0 - 1 }, positions: atoms.x, velocities: atoms.v,
             forces: atoms.f, thermostat: thermostat)
+        if engine.pair.coulombCutoff != nil || atoms.q.contains(where: { $0 != 0 }) { contents.charges = atoms.q }
+        if atoms.mol.contains(where: { $0 != 0 }) { contents.molecules = atoms.mol }
+        if let t = engine.molecularTopology {
+            contents.bonds = t.bonds.flatMap { [Int64($0.type), $0.atoms.0, $0.atoms.1] }
+            contents.angles = t.angles.flatMap { [Int64($0.type), $0.atoms.0, $0.atoms.1, $0.atoms.2] }
+            contents.bondCoeffs = t.bondCoeffs.flatMap { $0 }
+            contents.angleCoeffs = t.angleCoeffs.flatMap { $0 }
+        }
+        return contents
     }
 
     /// Right-aligns `text` in `width` columns.

@@ -15,6 +15,9 @@ public struct MDSettings: Sendable {
         "system.lattice", "system.density", "system.lattice_constant", "system.cells", "system.types",
         "system.basis_types", "system.masses", "system.data_file", "system.restart",
         "pair.style", "pair.cutoff", "pair.epsilon", "pair.sigma", "pair.shift", "pair.mixing", "pair.coeff",
+        "pair.coul_cutoff", "kspace.style", "kspace.accuracy", "kspace.g_ewald", "kspace.kmax", "kspace.mesh", "kspace.order",
+        "special.lj", "special.coul", "bond.style", "bond.coeff", "angle.style", "angle.coeff",
+        "constraints.style", "constraints.bonds", "constraints.angles", "constraints.tolerance", "constraints.iterations",
         "velocity.temperature", "velocity.seed",
         "neighbor.skin", "neighbor.every", "neighbor.check",
         "run.timestep", "run.steps", "run.integrator",
@@ -38,6 +41,18 @@ public struct MDSettings: Sendable {
     public var restartEvery: Int
     /// Seconds of wall time between periodic checkpoints (nil: the command line's, else 0).
     public var checkpointEvery: Double?
+    /// "lj/cut", "lj/cut/coul/cut" or "lj/cut/coul/long".
+    public var pairStyle = "lj/cut"
+    /// Coulomb cutoff (Coulomb styles; defaults to pair.cutoff as in LAMMPS).
+    public var coulCutoff: Double?
+    public var kspace: KSpaceSettings?
+    public var special = SpecialFactors()
+    public var bondStyle: String?
+    public var angleStyle: String?
+    /// SHAKE: constrained bond and angle types (1-based, as in the job file).
+    public var shakeBonds: [Int] = [], shakeAngles: [Int] = []
+    public var shakeTolerance = 1e-4
+    public var shakeIterations = 20
 
     public init(file: JobFile) throws {
         self.file = file
@@ -120,13 +135,71 @@ public struct MDSettings: Sendable {
             }
         }
 
-        // Pair style.
-        if let style = try file.string("pair.style"), style != "lj/cut" {
-            throw file.error("'pair.style' must be \"lj/cut\"", at: "pair.style")
+        // Pair and k-space styles.
+        pairStyle = try file.string("pair.style") ?? "lj/cut"
+        guard ["lj/cut", "lj/cut/coul/cut", "lj/cut/coul/long"].contains(pairStyle) else {
+            throw file.error("'pair.style' must be \"lj/cut\", \"lj/cut/coul/cut\" or \"lj/cut/coul/long\"", at: "pair.style")
         }
-        _ = try file.require("pair.cutoff", file.number)
+        let ljCutoff = try file.require("pair.cutoff", file.number)
+        if pairStyle == "lj/cut" {
+            if file.has("pair.coul_cutoff") { throw file.error("'pair.coul_cutoff' needs a Coulomb pair style (lj/cut/coul/cut or lj/cut/coul/long)", at: "pair.coul_cutoff") }
+        } else {
+            coulCutoff = try positive("pair.coul_cutoff", try file.number("pair.coul_cutoff")) ?? ljCutoff
+        }
+        let kspaceKeys = ["kspace.style", "kspace.accuracy", "kspace.g_ewald", "kspace.kmax", "kspace.mesh", "kspace.order"]
+        if pairStyle == "lj/cut/coul/long" {
+            guard file.has("kspace.style") else {
+                throw file.error("pair style lj/cut/coul/long needs a [kspace] section (style = \"ewald\" or \"pppm\") for the long-range part", at: "pair.style")
+            }
+            kspace = try Self.kspaceSettings(file)
+        } else if let key = kspaceKeys.first(where: file.has) {
+            throw file.error("[kspace] needs pair style lj/cut/coul/long (the real-space part it completes)", at: key)
+        }
+        if file.has("special.lj") || file.has("special.coul") {
+            func factors(_ key: String) throws -> [Double] {
+                let values = try Self.numbers(file, key)
+                if values.isEmpty { return [0, 0, 0] }
+                guard values.count == 3, values.allSatisfy({ (0...1).contains($0) }) else {
+                    throw file.error("'\(key)' must be three factors in 0…1 (1-2, 1-3, 1-4 pairs)", at: key)
+                }
+                return values
+            }
+            special = SpecialFactors(lj: try factors("special.lj"), coul: try factors("special.coul"))
+        }
         if let m = try file.string("pair.mixing"), MixingRule(rawValue: m) == nil {
             throw file.error("'pair.mixing' must be \"geometric\" or \"arithmetic\"", at: "pair.mixing")
+        }
+
+        // Bonded styles and constraints.
+        for key in ["bond.style", "angle.style"] {
+            guard let style = try file.string(key) else { continue }
+            guard style == "harmonic" else { throw file.error("'\(key)' must be \"harmonic\"", at: key) }
+        }
+        bondStyle = try file.string("bond.style")
+        angleStyle = try file.string("angle.style")
+        if file.has("bond.coeff") && bondStyle == nil { throw file.error("'bond.coeff' needs 'bond.style'", at: "bond.coeff") }
+        if file.has("angle.coeff") && angleStyle == nil { throw file.error("'angle.coeff' needs 'angle.style'", at: "angle.coeff") }
+        if let style = try file.string("constraints.style") {
+            guard style == "shake" else { throw file.error("'constraints.style' must be \"shake\"", at: "constraints.style") }
+            func types(_ key: String) throws -> [Int] {
+                try Self.numbers(file, key).map {
+                    guard $0 >= 1, $0 == $0.rounded() else { throw file.error("'\(key)' lists bond or angle types (integers ≥ 1)", at: key) }
+                    return Int($0)
+                }
+            }
+            shakeBonds = try types("constraints.bonds")
+            shakeAngles = try types("constraints.angles")
+            guard !shakeBonds.isEmpty else { throw file.error("SHAKE needs 'constraints.bonds' (the constrained bond types)", at: "constraints.style") }
+            if let t = try file.number("constraints.tolerance") {
+                guard t > 0, t < 1 else { throw file.error("'constraints.tolerance' must be in (0, 1)", at: "constraints.tolerance") }
+                shakeTolerance = t
+            }
+            if let n = try file.integer("constraints.iterations") {
+                guard n >= 1 else { throw file.error("'constraints.iterations' must be ≥ 1", at: "constraints.iterations") }
+                shakeIterations = n
+            }
+        } else if let key = ["constraints.bonds", "constraints.angles", "constraints.tolerance", "constraints.iterations"].first(where: file.has) {
+            throw file.error("'\(key)' needs 'constraints.style = \"shake\"'", at: key)
         }
 
         // Velocities.
@@ -188,6 +261,66 @@ public struct MDSettings: Sendable {
 
     func numbers(_ key: String) throws -> [Double] { try Self.numbers(file, key) }
 
+    /// [kspace]: style, relative accuracy, and optionally LAMMPS' kspace_modify settings.
+    static func kspaceSettings(_ file: JobFile) throws -> KSpaceSettings {
+        let name = try file.require("kspace.style", file.string)
+        guard let style = KSpaceSettings.Style(rawValue: name) else {
+            throw file.error("'kspace.style' must be \"ewald\" or \"pppm\"", at: "kspace.style")
+        }
+        func triple(_ key: String) throws -> SIMD3<Int>? {
+            guard file.has(key) else { return nil }
+            let v = try numbers(file, key)
+            guard v.count == 3, v.allSatisfy({ $0 >= 1 && $0 == $0.rounded() && $0 < 16384 }) else {
+                throw file.error("'\(key)' must be three positive integers [nx, ny, nz]", at: key)
+            }
+            return SIMD3(Int(v[0]), Int(v[1]), Int(v[2]))
+        }
+        let gEwald = try file.number("kspace.g_ewald")
+        if let g = gEwald, !(g > 0 && g.isFinite) { throw file.error("'kspace.g_ewald' must be > 0", at: "kspace.g_ewald") }
+        let kmax = try triple("kspace.kmax"), mesh = try triple("kspace.mesh")
+        let order = try file.integer("kspace.order") ?? 5
+        if style == .ewald {
+            for key in ["kspace.mesh", "kspace.order"] where file.has(key) { throw file.error("'\(key)' applies to style \"pppm\"", at: key) }
+        } else {
+            if file.has("kspace.kmax") { throw file.error("'kspace.kmax' applies to style \"ewald\"", at: "kspace.kmax") }
+            guard (2...7).contains(order) else { throw file.error("'kspace.order' must be 2…7", at: "kspace.order") }
+        }
+        let accuracy = try file.number("kspace.accuracy")
+        if accuracy == nil && (gEwald == nil || (style == .ewald ? kmax == nil : mesh == nil)) {
+            throw file.error("'kspace.accuracy' is needed unless g_ewald and \(style == .ewald ? "kmax" : "mesh") are given", at: "kspace.style")
+        }
+        if let a = accuracy, !(a > 0 && a < 1) { throw file.error("'kspace.accuracy' must be in (0, 1) (relative force accuracy)", at: "kspace.accuracy") }
+        return KSpaceSettings(style: style, accuracy: accuracy ?? 1e-5, gEwald: gEwald, kmax: kmax, mesh: mesh, order: order)
+    }
+
+    /// Coefficients per type: the data file's, overridden by "TYPE K value" lines (LAMMPS bond_coeff
+    /// and angle_coeff, θ0 in degrees).
+    func coefficients(_ key: String, types: Int, fromData: [[Double]]) throws -> [[Double]] {
+        var coeffs: [[Double]?] = fromData.count == types ? fromData : Array(repeating: nil, count: types)
+        for line in try file.strings(key) ?? [] {
+            let w = line.split(separator: " ").map { Double($0) }
+            guard w.count == 3, let t = w[0], let k = w[1], let v = w[2], t == t.rounded(), (1...Double(types)).contains(t), k >= 0, v >= 0 else {
+                throw file.error("'\(key)' entries are \"TYPE K \(key.hasPrefix("bond") ? "r0" : "theta0")\" with TYPE in 1…\(types), got \"\(line)\"", at: key)
+            }
+            coeffs[Int(t) - 1] = [k, v]
+        }
+        if let missing = coeffs.firstIndex(where: { $0 == nil }) {
+            throw file.error("no coefficients for \(key.hasPrefix("bond") ? "bond" : "angle") type \(missing + 1) (in the data file's Coeffs section or '\(key)')",
+                             at: file.has(key) ? key : (key.hasPrefix("bond") ? "bond.style" : "angle.style"))
+        }
+        return coeffs.map { $0! }
+    }
+
+    /// The pair style for `typeCount` types.
+    public func pair(typeCount: Int, units: UnitStyle) throws -> any PairStyle {
+        let lj = try ljParameters(typeCount: typeCount)
+        switch pairStyle {
+        case "lj/cut/coul/cut": return LJCutCoul(lj, coulomb: .cut, coulCutoff: coulCutoff!, qqrd2e: units.qqrd2e)
+        case "lj/cut/coul/long": return LJCutCoul(lj, coulomb: .long, coulCutoff: coulCutoff!, qqrd2e: units.qqrd2e)
+        default: return LJCut(lj)
+        }
+    }
+
     static func numbers(_ file: JobFile, _ key: String) throws -> [Double] {
         guard let e = file.entries[key] else { return [] }
         switch e.value {
@@ -218,7 +351,7 @@ public struct MDSettings: Sendable {
         }
         let eps = try perType("pair.epsilon"), sigma = try perType("pair.sigma")
         guard eps.allSatisfy({ $0 >= 0 }) else { throw file.error("'pair.epsilon' must be ≥ 0", at: "pair.epsilon") }
-        guard sigma.allSatisfy({ $0 > 0 }) else { throw file.error("'pair.sigma' must be > 0", at: "pair.sigma") }
+        guard sigma.allSatisfy({ $0 >= 0 }) else { throw file.error("'pair.sigma' must be ≥ 0", at: "pair.sigma") }
         let cutoff = try file.require("pair.cutoff", file.number)
         guard cutoff > 0 else { throw file.error("'pair.cutoff' must be > 0", at: "pair.cutoff") }
         let mixing = MixingRule(rawValue: try file.string("pair.mixing") ?? "geometric")!
@@ -234,7 +367,7 @@ public struct MDSettings: Sendable {
                 throw file.error("'pair.coeff' \"\(line)\": types must be 1…\(typeCount)", at: "pair.coeff")
             }
             let c = w.count == 5 ? Double(w[4]) : cutoff
-            guard let c, c > 0, e >= 0, s > 0 else { throw file.error("'pair.coeff' \"\(line)\": bad value", at: "pair.coeff") }
+            guard let c, c > 0, e >= 0, s >= 0 else { throw file.error("'pair.coeff' \"\(line)\": bad value", at: "pair.coeff") }
             p.set(i - 1, j - 1, epsilon: e, sigma: s, cutoff: c)
         }
         return p

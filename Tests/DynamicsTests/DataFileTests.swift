@@ -36,7 +36,7 @@ final class DataFileTests: XCTestCase {
             let rows = Locked([Int: [Double]]())
             let state = data.state
             world.run { comm in
-                let engine = try! MDEngine(comm: comm, units: .lj, parameters: params, state: state,
+                let engine = try! MDEngine(comm: comm, units: .lj, pair: LJCut(params), state: state,
                                            neighbor: NeighborSettings(skin: 0.3, every: 1, check: true), timestep: 0.005,
                                            integrator: .nve, velocity: nil)
                 var mine: [Int: [Double]] = [:]

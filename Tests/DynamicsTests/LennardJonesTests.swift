@@ -10,7 +10,7 @@ final class LennardJonesTests: XCTestCase {
 
     static func makeInLJ(cells: Int, comm: Communicator, integrator: Integrator = .nve) throws -> MDEngine {
         let spec = LatticeSpec(kind: .fcc, constant: LatticeKind.fcc.latticeConstant(density: 0.8442), cells: SIMD3(repeating: cells))
-        return try MDEngine(comm: comm, units: .lj, parameters: Self.lj, state: spec.particles(masses: [1]),
+        return try MDEngine(comm: comm, units: .lj, pair: LJCut(Self.lj), state: spec.particles(masses: [1]),
                             neighbor: NeighborSettings(skin: 0.3, every: 20, check: false), timestep: 0.005,
                             integrator: integrator, velocity: (1.44, 87287))
     }
@@ -62,7 +62,7 @@ final class LennardJonesTests: XCTestCase {
             let energies = Locked([Double]())
             let s = state
             world.run { comm in
-                let engine = try! MDEngine(comm: comm, units: .lj, parameters: params, state: s,
+                let engine = try! MDEngine(comm: comm, units: .lj, pair: LJCut(params), state: s,
                                            neighbor: NeighborSettings(skin: 0.4, every: 1, check: true), timestep: 0.005,
                                            integrator: .nve, velocity: (1.0, 5))
                 let local = engine.localForces()
