@@ -78,6 +78,9 @@ public final class Ewald: KSpace {
     var vg: [Double] = []  // 6 per k
     public private(set) var summary: [String] = []
     public var name: String { "ewald" }
+    // Work arrays reused between steps: axis phase tables and the field per atom.
+    var cs: [Double] = [], sn: [Double] = []
+    var ekx: [Double] = [], eky: [Double] = [], ekz: [Double] = []
 
     /// `accuracy` is relative (× the two-charge force). g_ewald and kmax are estimated as LAMMPS
     /// does unless given.
@@ -154,57 +157,86 @@ public final class Ewald: KSpace {
         guard sums.qsqsum > 0 else { return tally }
         let n = a.nlocal
         let km = max(kmax.x, kmax.y, kmax.z)
-        // cos and sin of m·(2π/L)·x per axis and atom, m = 0…km, by the angle-addition recurrence.
+        // cos and sin of m·(2π/L)·x per axis, m = 0…km, atoms fastest (the k loops below run
+        // over atoms), by the angle-addition recurrence as LAMMPS' eik_dot_r.
         let stride = km + 1
-        var cs = [Double](repeating: 0, count: 3 * stride * n), sn = cs
+        if cs.count < 3 * stride * n || ekx.count < n {
+            cs = .init(repeating: 0, count: 3 * stride * n)
+            sn = cs
+            ekx = .init(repeating: 0, count: n); eky = ekx; ekz = ekx
+        }
         let unitk = SIMD3(2 * Double.pi / box.x, 2 * Double.pi / box.y, 2 * Double.pi / box.z)
-        for d in 0..<3 {
-            for i in 0..<n {
-                let base = (d * n + i) * stride
-                cs[base] = 1; sn[base] = 0
-                let c1 = Foundation.cos(unitk[d] * a.x[3 * i + d]), s1 = Foundation.sin(unitk[d] * a.x[3 * i + d])
-                for m in 1..<stride {
-                    cs[base + m] = cs[base + m - 1] * c1 - sn[base + m - 1] * s1
-                    sn[base + m] = sn[base + m - 1] * c1 + cs[base + m - 1] * s1
+        cs.withUnsafeMutableBufferPointer { cs in
+        sn.withUnsafeMutableBufferPointer { sn in
+            for d in 0..<3 {
+                let row0 = d * stride * n
+                for i in 0..<n {
+                    cs[row0 + i] = 1
+                    sn[row0 + i] = 0
+                    cs[row0 + n + i] = Foundation.cos(unitk[d] * a.x[3 * i + d])
+                    sn[row0 + n + i] = Foundation.sin(unitk[d] * a.x[3 * i + d])
+                }
+                for m in stride > 2 ? 2..<stride : 0..<0 {
+                    let row = row0 + m * n, prev = row - n, one = row0 + n
+                    for i in 0..<n {
+                        cs[row + i] = cs[prev + i] * cs[one + i] - sn[prev + i] * sn[one + i]
+                        sn[row + i] = sn[prev + i] * cs[one + i] + cs[prev + i] * sn[one + i]
+                    }
                 }
             }
-        }
-        // e^{i k·x_i} of atom i: products of the axis factors (sin odd in m).
-        @inline(__always) func phase(_ k: SIMD3<Int32>, _ i: Int) -> (Double, Double) {
-            var re = 1.0, im = 0.0
-            for d in 0..<3 {
-                let m = Int(k[d])
-                if m == 0 { continue }
-                let base = (d * n + i) * stride + abs(m)
-                let c = cs[base], s = m < 0 ? -sn[base] : sn[base]
-                (re, im) = (re * c - im * s, re * s + im * c)
-            }
-            return (re, im)
-        }
+        }}
         let kc = kvec.count
         var sfac = [Double](repeating: 0, count: 2 * kc)
-        for k in 0..<kc {
-            var re = 0.0, im = 0.0
-            for i in 0..<n {
-                let (c, s) = phase(kvec[k], i)
-                re += a.q[i] * c
-                im += a.q[i] * s
-            }
-            sfac[2 * k] = re
-            sfac[2 * k + 1] = im
-        }
-        comm.allreduceSum(&sfac)
         let qscale = qqrd2e
-        let unit = [unitk.x, unitk.y, unitk.z]
-        for i in 0..<n {
-            var e = SIMD3<Double>()
-            for k in 0..<kc {
-                let (c, s) = phase(kvec[k], i)
-                let partial = s * sfac[2 * k] - c * sfac[2 * k + 1]
-                let w = 2 * ug[k] * partial
-                e += SIMD3(w * Double(kvec[k].x) * unit[0], w * Double(kvec[k].y) * unit[1], w * Double(kvec[k].z) * unit[2])
+        for i in 0..<n { ekx[i] = 0; eky[i] = 0; ekz[i] = 0 }
+        cs.withUnsafeBufferPointer { cs in
+        sn.withUnsafeBufferPointer { sn in
+        ekx.withUnsafeMutableBufferPointer { ex in
+        eky.withUnsafeMutableBufferPointer { ey in
+        ekz.withUnsafeMutableBufferPointer { ez in
+            let q = a.q
+            // e^{i k·x_i} is the product of the three axis factors, sin taking the sign of m.
+            @inline(__always) func phase(_ rx: Int, _ ry: Int, _ rz: Int, _ sy: Double, _ sz: Double, _ i: Int) -> (Double, Double) {
+                let cy = cs[ry + i], syv = sy * sn[ry + i], cz = cs[rz + i], szv = sz * sn[rz + i]
+                let cyz = cy * cz - syv * szv, syz = syv * cz + cy * szv
+                let cx = cs[rx + i], sx = sn[rx + i]
+                return (cx * cyz - sx * syz, sx * cyz + cx * syz)
             }
-            for d in 0..<3 { a.f[3 * i + d] += qscale * a.q[i] * e[d] }
+            for k in 0..<kc {
+                let v = kvec[k]
+                let rx = Int(abs(v.x)) * n, ry = (stride + Int(abs(v.y))) * n, rz = (2 * stride + Int(abs(v.z))) * n
+                let sy = v.y < 0 ? -1.0 : 1.0, sz = v.z < 0 ? -1.0 : 1.0
+                var re = 0.0, im = 0.0
+                for i in 0..<n {
+                    let (c, s) = phase(rx, ry, rz, sy, sz, i)
+                    re += q[i] * c
+                    im += q[i] * s
+                }
+                sfac[2 * k] = re
+                sfac[2 * k + 1] = im
+            }
+            comm.allreduceSum(&sfac)
+            for k in 0..<kc {
+                let v = kvec[k]
+                let rx = Int(abs(v.x)) * n, ry = (stride + Int(abs(v.y))) * n, rz = (2 * stride + Int(abs(v.z))) * n
+                let sy = v.y < 0 ? -1.0 : 1.0, sz = v.z < 0 ? -1.0 : 1.0
+                let sre = sfac[2 * k], sim = sfac[2 * k + 1]
+                let w = 2 * ug[k]
+                let gx = w * Double(v.x) * unitk.x, gy = w * Double(v.y) * unitk.y, gz = w * Double(v.z) * unitk.z
+                for i in 0..<n {
+                    let (c, s) = phase(rx, ry, rz, sy, sz, i)
+                    let partial = s * sre - c * sim
+                    ex[i] += partial * gx
+                    ey[i] += partial * gy
+                    ez[i] += partial * gz
+                }
+            }
+        }}}}}
+        for i in 0..<n {
+            let qf = qscale * a.q[i]
+            a.f[3 * i] += qf * ekx[i]
+            a.f[3 * i + 1] += qf * eky[i]
+            a.f[3 * i + 2] += qf * ekz[i]
         }
         if energy {
             var u = 0.0

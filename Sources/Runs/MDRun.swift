@@ -393,12 +393,12 @@ public struct MDJob {
         String(repeating: " ", count: max(0, width - text.count)) + text
     }
 
-    /// LAMMPS-style loop summary: time, rate, and the Pair/Neigh/Comm/Output/Modify/Other split.
+    /// LAMMPS-style loop summary: time, rate, and the Pair/Bond/Kspace/Neigh/Comm/Output/Modify/Other split.
     func report(engine: MDEngine, first: Int, loop: Double, output: Double, context: RunContext) {
         let comm = engine.comm
         let t = engine.times
-        let other = max(0, loop - t.pair - t.neighbor - t.comm - t.modify - output)
-        let mine = [t.pair, t.neighbor, t.comm, output, t.modify, other]
+        let other = max(0, loop - t.pair - t.bond - t.kspace - t.neighbor - t.comm - t.modify - output)
+        let mine = [t.pair, t.bond, t.kspace, t.neighbor, t.comm, output, t.modify, other]
         let all = comm.allgather(mine)
         guard comm.isRoot else { return }
         let say = context.say
@@ -407,8 +407,11 @@ public struct MDJob {
         let rate = Double(steps) * Double(engine.totalAtoms) / max(loop, 1e-12)
         say(String(format: "Performance: %.6g timesteps/s, %.6g atom-steps/s, %d neighbour-list builds", Double(steps) / max(loop, 1e-12), rate, engine.rebuildCount))
         say("Section |  min time  |  avg time  |  max time  | %total")
-        for (k, name) in ["Pair", "Neigh", "Comm", "Output", "Modify", "Other"].enumerated() {
-            let values = (0..<comm.size).map { all[6 * $0 + k] }
+        for (k, name) in ["Pair", "Bond", "Kspace", "Neigh", "Comm", "Output", "Modify", "Other"].enumerated() {
+            // LAMMPS prints Bond and Kspace only when those styles are defined.
+            if name == "Bond" && engine.molecularTopology == nil { continue }
+            if name == "Kspace" && engine.kspace == nil { continue }
+            let values = (0..<comm.size).map { all[mine.count * $0 + k] }
             let avg = values.reduce(0, +) / Double(values.count)
             say(name.padding(toLength: 7, withPad: " ", startingAt: 0)
                 + String(format: " | %10.5g | %10.5g | %10.5g | %6.2f", values.min()!, avg, values.max()!, 100 * avg / max(loop, 1e-12)))
