@@ -23,6 +23,10 @@ public struct ActiveSpaceSettings: Sendable, Equatable {
     public var frozenCore: Bool
     public var activeElectrons: Int?
     public var activeOrbitals: Int?
+    /// External point charges (x, y, z in bohr; q in e) in the one-electron Hamiltonian:
+    /// electrostatic embedding, PySCF's `qmmm.mm_charge` convention (electron–charge and
+    /// nucleus–charge terms, no charge–charge term).
+    public var charges: [SIMD4<Double>] = []
     public init(basis: String = "sto-3g", frozenCore: Bool = false, activeElectrons: Int? = nil, activeOrbitals: Int? = nil) {
         (self.basis, self.frozenCore, self.activeElectrons, self.activeOrbitals) = (basis, frozenCore, activeElectrons, activeOrbitals)
     }
@@ -32,7 +36,8 @@ extension ElectronicHamiltonian {
     public static func activeSpace(elements: [Element], positions: [SIMD3<Double>], charge: Int = 0, multiplicity: Int = 1,
                                    settings: ActiveSpaceSettings) throws -> (hamiltonian: ElectronicHamiltonian, rhf: RHFResult) {
         try activeSpace(elements: elements, positions: positions, charge: charge, multiplicity: multiplicity, basis: settings.basis, frozenCore: settings.frozenCore,
-                        activeElectrons: settings.activeElectrons, activeOrbitals: settings.activeOrbitals)
+                        activeElectrons: settings.activeElectrons, activeOrbitals: settings.activeOrbitals,
+                        pointCharges: settings.charges.map { (SIMD3($0.x, $0.y, $0.z), $0.w) })
     }
 
     /// RHF in `basis`, then the Hamiltonian over the active orbitals: with `activeOrbitals`
@@ -41,7 +46,7 @@ extension ElectronicHamiltonian {
     /// orbitals and every other orbital is active. Core energy = nuclear repulsion + inactive energy.
     public static func activeSpace(elements: [Element], positions: [SIMD3<Double>], charge: Int = 0, multiplicity: Int = 1,
                                    basis basisName: String = "sto-3g", frozenCore: Bool = false,
-                                   activeElectrons: Int? = nil, activeOrbitals: Int? = nil)
+                                   activeElectrons: Int? = nil, activeOrbitals: Int? = nil, pointCharges: [PointCharge] = [])
         throws -> (hamiltonian: ElectronicHamiltonian, rhf: RHFResult) {
         let molecule = try Molecule(elements: elements, positions: positions, charge: charge, multiplicity: multiplicity)
         let basisSet: BasisSet
@@ -53,8 +58,10 @@ extension ElectronicHamiltonian {
             // An element the basis file lacks, or f shells.
             throw ActiveSpaceError(message: e.message, key: "molecule.basis")
         }
-        let ao = AOIntegrals(molecule: molecule, basis: basis)
-        let rhf = try restrictedHartreeFock(ao, nuclearRepulsion: molecule.nuclearRepulsion, electrons: molecule.electronCount,
+        let ao = AOIntegrals(molecule: molecule, basis: basis, pointCharges: pointCharges)
+        // Nuclei–charge energy joins the constant term (RHF and the core energy alike).
+        let embedding = molecule.pointChargeEnergy(pointCharges)
+        let rhf = try restrictedHartreeFock(ao, nuclearRepulsion: molecule.nuclearRepulsion + embedding, electrons: molecule.electronCount,
                                             initialDensity: atomicDensityGuess(molecule: molecule, basis: basis))
         let n = ao.count, electrons = molecule.electronCount
         let frozen = frozenCore ? elements.reduce(0) { $0 + $1.coreOrbitals } : 0
@@ -73,11 +80,11 @@ extension ElectronicHamiltonian {
         guard nActiveElectrons <= 2 * nActive else {
             throw ActiveSpaceError(message: "\(nActiveElectrons) electrons do not fit in \(nActive) active orbitals", key: "active_space.electrons")
         }
-        return (ElectronicHamiltonian(molecule: molecule, ao: ao, rhf: rhf, inactive: core, active: nActive), rhf)
+        return (ElectronicHamiltonian(molecule: molecule, ao: ao, rhf: rhf, inactive: core, active: nActive, embeddingEnergy: embedding), rhf)
     }
 
     /// The CAS Hamiltonian over MOs inactive..<inactive+active of `rhf`.
-    public init(molecule: Molecule, ao: AOIntegrals, rhf: RHFResult, inactive: Int, active: Int) {
+    public init(molecule: Molecule, ao: AOIntegrals, rhf: RHFResult, inactive: Int, active: Int, embeddingEnergy: Double = 0) {
         let n = ao.count, c = rhf.coefficients
         // Inactive density D = 2 C_core C_coreᵀ and its mean field J − ½K.
         var d = [Double](repeating: 0, count: n * n)
@@ -88,7 +95,7 @@ extension ElectronicHamiltonian {
         } }
         let h = ao.coreHamiltonian
         let heff = inactive == 0 ? h : zip(h, ao.meanField(d)).map(+)
-        let coreEnergy = molecule.nuclearRepulsion + 0.5 * zip(d, zip(h, heff).map(+)).reduce(0) { $0 + $1.0 * $1.1 }
+        let coreEnergy = molecule.nuclearRepulsion + embeddingEnergy + 0.5 * zip(d, zip(h, heff).map(+)).reduce(0) { $0 + $1.0 * $1.1 }
         // Active MO coefficients (n × a) and the transformations.
         let a = active
         var ca = [Double](repeating: 0, count: n * a)

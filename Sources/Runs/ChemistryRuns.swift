@@ -28,7 +28,7 @@ struct MoleculeSpec {
     init(file: JobFile, allowFCIDUMP: Bool) throws {
         self.file = file
         if allowFCIDUMP, let path = try file.path("fcidump") {
-            if let key = file.keys.first(where: { $0.hasPrefix("molecule.") || $0.hasPrefix("active_space.") }) {
+            if let key = file.keys.first(where: { $0.hasPrefix("molecule.") || $0.hasPrefix("active_space.") || $0.hasPrefix("embedding.") }) {
                 throw file.error("give either 'fcidump' or [molecule]/[active_space] tables, not both", at: key)
             }
             fcidumpPath = path
@@ -60,6 +60,28 @@ struct MoleculeSpec {
         }
         activeSpace.activeElectrons = try file.integer("active_space.electrons")
         activeSpace.activeOrbitals = try file.integer("active_space.orbitals")
+        if file.has("embedding.charges") {
+            // [[x, y, z, q], …] in the molecule's length unit, charges in e.
+            let key = "embedding.charges"
+            let message = "'\(key)' must be a list of [x, y, z, q] (positions in the molecule's unit, charge in e)"
+            guard case .array(let rows)? = file.entries[key]?.value, !rows.isEmpty else { throw file.error(message, at: key) }
+            activeSpace.charges = try rows.map { row in
+                guard case .array(let items) = row, items.count == 4 else { throw file.error(message, at: key) }
+                let v = try items.map { x -> Double in
+                    switch x {
+                    case .integer(let i): return Double(i)
+                    case .float(let d) where d.isFinite: return d
+                    default: throw file.error(message, at: key)
+                    }
+                }
+                return SIMD4(v[0] / lengthUnit, v[1] / lengthUnit, v[2] / lengthUnit, v[3])
+            }
+            for c in activeSpace.charges {
+                for p in positions where ((SIMD3(c.x, c.y, c.z) - p) * (SIMD3(c.x, c.y, c.z) - p)).sum() < 1e-6 {
+                    throw file.error("a point charge sits on an atom (an infinite attraction)", at: key)
+                }
+            }
+        }
         do {
             _ = try Molecule(elements: elements, positions: positions, charge: charge, multiplicity: multiplicity)
         } catch let e as MoleculeError {
@@ -169,7 +191,7 @@ func vqeRecord(_ r: VQEResult, q: QubitHamiltonian, h: ElectronicHamiltonian, ex
 }
 
 public struct VQEJob {
-    static let keys: Set<String> = Set(["kind", "output", "fcidump", "checkpoint_every"]).union(MoleculeSpec.keys.subtracting(["molecule.velocities"])).union(VQESettings.keys)
+    static let keys: Set<String> = Set(["kind", "output", "fcidump", "checkpoint_every", "embedding.charges"]).union(MoleculeSpec.keys.subtracting(["molecule.velocities"])).union(VQESettings.keys)
     let file: JobFile
     let output: String
     let molecule: MoleculeSpec

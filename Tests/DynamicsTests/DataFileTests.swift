@@ -114,8 +114,74 @@ final class DataFileTests: XCTestCase {
         assertError(Self.good.replacingOccurrences(of: "1 1 1.0 1.0 1.0", with: "1 1 1.0 abc 1.0"), line: 16, contains: "not a number")
         assertError(Self.good.replacingOccurrences(of: "0 10 ylo yhi", with: "5 1 ylo yhi"), line: 7, contains: "greater")
         assertError(Self.good.replacingOccurrences(of: "2 atoms", with: "3 atoms"), line: 14, contains: "3 atoms")
-        assertError(Self.good.replacingOccurrences(of: "Velocities", with: "Bonds"), line: 19, contains: "not supported")
+        assertError(Self.good.replacingOccurrences(of: "Velocities", with: "Bonds"), line: 19, contains: "header says 0")
         assertError(Self.good.replacingOccurrences(of: "1 atom types", with: "1 atom kinds"), line: 4, contains: "unrecognised")
         assertError(Self.good.replacingOccurrences(of: "2 1 2.0", with: "1 1 2.0"), line: 17, contains: "twice")
+    }
+}
+
+/// atom_style full with bonds and angles, as LAMMPS write_data writes it (one water molecule).
+final class MolecularDataFileTests: XCTestCase {
+    static let water = """
+    LAMMPS data file via write_data
+
+    3 atoms
+    2 atom types
+    2 bonds
+    1 bond types
+    1 angles
+    1 angle types
+
+    0 10 xlo xhi
+    0 10 ylo yhi
+    0 10 zlo zhi
+
+    Masses
+
+    1 15.9994
+    2 1.008
+
+    Bond Coeffs # harmonic
+
+    1 1000 1
+
+    Angle Coeffs # harmonic
+
+    1 100 109.47
+
+    Atoms # full
+
+    1 1 1 -0.8476 5.0 5.0 5.0 0 0 0
+    2 1 2 0.4238 5.8 5.6 5.0 0 0 0
+    3 1 2 0.4238 4.2 5.6 5.0 0 0 0
+
+    Bonds
+
+    1 1 1 2
+    2 1 1 3
+
+    Angles
+
+    1 1 2 1 3
+    """
+
+    func testReadsFullStyleWithTopology() throws {
+        let d = try LAMMPSDataFile(text: Self.water, path: "w.data")
+        XCTAssertEqual(d.atomStyle, .full)
+        XCTAssertEqual(d.state.charges, [-0.8476, 0.4238, 0.4238])
+        XCTAssertEqual(d.state.molecules, [1, 1, 1])
+        XCTAssertEqual(d.state.positions[3], 5.8)
+        XCTAssertEqual(d.bonds.map { [$0.atoms.0, $0.atoms.1] }, [[1, 2], [1, 3]])
+        XCTAssertEqual(d.angles.map { [$0.atoms.0, $0.atoms.1, $0.atoms.2] }, [[2, 1, 3]])
+        XCTAssertEqual(d.bondCoeffs, [[1000, 1]])
+        XCTAssertEqual(d.angleCoeffs, [[100, 109.47]])
+    }
+
+    func testBondToAMissingAtomPointsAtItsLine() {
+        XCTAssertThrowsError(try LAMMPSDataFile(text: Self.water.replacingOccurrences(of: "2 1 1 3", with: "2 1 1 7"), path: "w.data")) { error in
+            let e = error as? InputError
+            XCTAssertEqual(e?.line, 36)
+            XCTAssertTrue("\(error)".contains("atom 7"), "\(error)")
+        }
     }
 }

@@ -439,6 +439,31 @@ class TestWater:
                 "no /connectivity dataset with the 432 bonds of water.data (as atom ids)"
 
 
+class TestWaterRestart:
+    @pytest.mark.parametrize("ranks", ranks_params(1, 2))
+    def test_water_restart_continues_bit_for_bit(self, tmp_path, ranks):
+        """40 NVE steps in one run = 20 steps, restart file, 20 more (PPPM, SHAKE, bonds, charges)."""
+        # The uninterrupted run writes its restart file at step 20 too: restart steps rebuild the
+        # lists, and the continued run must see the same rebuild (hence atom order) history.
+        whole_restart = tmp_path / "whole.restart.h5"
+        whole_job = water_job(40, trajectory=40).replace("[output]", f'[output]\nrestart = "{whole_restart}"\nrestart_every = 20')
+        _, whole = run_md(tmp_path, "whole", whole_job, ranks)
+        restart = tmp_path / "half.restart.h5"
+        first = water_job(20, trajectory=20).replace("[output]", f'[output]\nrestart = "{restart}"')
+        run_md(tmp_path, "first", first, ranks)
+        second = water_job(20, trajectory=20).replace(f'data_file = "{WATER / "water.data"}"', f'restart = "{restart}"')
+        second = second.replace("[output]", f'[output]\nrestart = "{tmp_path / "second.restart.h5"}"')
+        _, rest = run_md(tmp_path, "second", second, ranks)
+        with h5py.File(whole) as a, h5py.File(rest) as b:
+            for name in ("position", "velocity"):
+                x = a[f"particles/trajectory/{name}/value"][-1]
+                y = b[f"particles/trajectory/{name}/value"][-1]
+                assert a[f"particles/trajectory/{name}/step"][-1] == b[f"particles/trajectory/{name}/step"][-1] == 40
+                assert np.array_equal(x, y), f"{name} after a restart differs by {np.abs(x - y).max():.3g}"
+            assert np.array_equal(a["particles/trajectory/charge"][()], b["particles/trajectory/charge"][()])
+            assert np.array_equal(a["connectivity/bonds"][()], b["connectivity/bonds"][()])
+
+
 def block_mean(values, blocks: int = 8) -> tuple[float, float]:
     values = np.asarray(values, dtype=float)
     means = np.array([b.mean() for b in np.array_split(values, blocks)])
