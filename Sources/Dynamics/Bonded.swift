@@ -38,6 +38,7 @@ extension MDEngine {
         bondList.removeAll(keepingCapacity: true)
         angleList.removeAll(keepingCapacity: true)
         shakeList.removeAll(keepingCapacity: true)
+        shakeLocal.removeAll(keepingCapacity: true)
         func local(_ atom: Int64) throws -> Int32 {
             guard let j = atomMap[atom] else { throw DynamicsFailure.missingBondPartner(atom: atom, step: step) }
             return j
@@ -55,7 +56,12 @@ extension MDEngine {
             // A SHAKE cluster is listed by the lowest local index among its atoms that I own.
             for c in topo.clustersOf[me] ?? [] {
                 let indices = try topo.clusters[c].atoms.map(local)
-                if indices.allSatisfy({ Int($0) >= i }) { shakeList.append(c) }
+                if indices.allSatisfy({ Int($0) >= i }) {
+                    shakeList.append(c)
+                    var l = SIMD4<Int32>(repeating: -1)
+                    for (k, j) in indices.enumerated() { l[k] = j }
+                    shakeLocal.append(l)
+                }
             }
         }
     }

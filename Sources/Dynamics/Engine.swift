@@ -125,6 +125,8 @@ public final class MDEngine {
     var bondList: [SIMD3<Int32>] = []
     var angleList: [SIMD4<Int32>] = []
     var shakeList: [Int] = []
+    /// Local indices of each listed cluster's atoms (−1 past its size).
+    var shakeLocal: [SIMD4<Int32>] = []
     let xshake = RawArray<Double>(capacity: 3 * 1024, initial: 0)
 
     /// 3N − 3 minus one per SHAKE constraint (LAMMPS compute temp with fix shake's dof).

@@ -41,6 +41,9 @@ public final class PPPM: KSpace {
     let backward: fftw_plan
     var density: [Double]
     var field: [Double]
+    /// Per owned atom: first stencil index per axis, and P weights per axis.
+    var stencilStart: [Int32] = []
+    var stencilWeight: [Double] = []
     public private(set) var summary: [String] = []
     public var name: String { "pppm" }
 
@@ -272,10 +275,12 @@ public final class PPPM: KSpace {
     /// Stencil weights of one coordinate (LAMMPS compute_rho1d).
     @inline(__always) func weights(_ dx: Double, into w: UnsafeMutablePointer<Double>) {
         let p = order
-        for k in 0..<p {
-            var r = 0.0
-            for l in stride(from: p - 1, through: 0, by: -1) { r = rhoCoeff[l * p + k] + r * dx }
-            w[k] = r
+        rhoCoeff.withUnsafeBufferPointer { c in
+            for k in 0..<p {
+                var r = 0.0
+                for l in stride(from: p - 1, through: 0, by: -1) { r = c[l * p + k] + r * dx }
+                w[k] = r
+            }
         }
     }
 
@@ -290,32 +295,47 @@ public final class PPPM: KSpace {
         guard sums.qsqsum > 0 else { return tally }
         let p = order, nx = mesh.x, ny = mesh.y, nz = mesh.z
         let delvolinv = delinv.x * delinv.y * delinv.z
-        var wx = [Double](repeating: 0, count: p), wy = wx, wz = wx
-        density.withUnsafeMutableBufferPointer { rho in
-            rho.update(repeating: 0)
-            for i in 0..<a.nlocal {
-                let (gx, dx) = gridPoint(a.x[3 * i] - origin.x, 0)
-                let (gy, dy) = gridPoint(a.x[3 * i + 1] - origin.y, 1)
-                let (gz, dz) = gridPoint(a.x[3 * i + 2] - origin.z, 2)
-                wx.withUnsafeMutableBufferPointer { weights(dx, into: $0.baseAddress!) }
-                wy.withUnsafeMutableBufferPointer { weights(dy, into: $0.baseAddress!) }
-                wz.withUnsafeMutableBufferPointer { weights(dz, into: $0.baseAddress!) }
-                let z0 = delvolinv * a.q[i]
-                for n in 0..<p {
-                    let mz = ((gz + nlower + n) % nz + nz) % nz
-                    let y0 = z0 * wz[n]
-                    for m in 0..<p {
-                        let my = ((gy + nlower + m) % ny + ny) % ny
-                        let x0 = y0 * wy[m]
-                        let row = (mz * ny + my) * nx
-                        for l in 0..<p {
-                            let mx = ((gx + nlower + l) % nx + nx) % nx
-                            rho[row + mx] += x0 * wx[l]
-                        }
-                    }
+        // Each atom's stencil: the first mesh index per axis (wrapped) and the P weights per axis,
+        // kept for the interpolation after the solve (LAMMPS part2grid and rho1d).
+        let n = a.nlocal
+        if stencilStart.count < 3 * n { stencilStart = .init(repeating: 0, count: 3 * n); stencilWeight = .init(repeating: 0, count: 3 * p * n) }
+        stencilWeight.withUnsafeMutableBufferPointer { w in
+            for i in 0..<n {
+                for d in 0..<3 {
+                    let (g, dx) = gridPoint(a.x[3 * i + d] - origin[d], d)
+                    stencilStart[3 * i + d] = Int32(((g + nlower) % mesh[d] + mesh[d]) % mesh[d])
+                    weights(dx, into: w.baseAddress! + (3 * i + d) * p)
                 }
             }
         }
+        density.withUnsafeMutableBufferPointer { rho in
+        stencilWeight.withUnsafeBufferPointer { w in
+            rho.update(repeating: 0)
+            for i in 0..<n {
+                let sx = Int(stencilStart[3 * i]), sy = Int(stencilStart[3 * i + 1]), sz = Int(stencilStart[3 * i + 2])
+                let wx = w.baseAddress! + 3 * i * p, wy = wx + p, wz = wy + p
+                let z0 = delvolinv * a.q[i]
+                var mz = sz
+                for k in 0..<p {
+                    let y0 = z0 * wz[k]
+                    var my = sy
+                    for m in 0..<p {
+                        let x0 = y0 * wy[m]
+                        let row = (mz * ny + my) * nx
+                        var mx = sx
+                        for l in 0..<p {
+                            rho[row + mx] += x0 * wx[l]
+                            mx += 1
+                            if mx == nx { mx = 0 }
+                        }
+                        my += 1
+                        if my == ny { my = 0 }
+                    }
+                    mz += 1
+                    if mz == nz { mz = 0 }
+                }
+            }
+        }}
         comm.allreduceSum(&density)
         // Poisson (LAMMPS poisson_ik).
         for i in 0..<count {
@@ -361,37 +381,40 @@ public final class PPPM: KSpace {
         }
         // Field on my atoms (LAMMPS fieldforce_ik).
         field.withUnsafeBufferPointer { field in
-            for i in 0..<a.nlocal {
-                let (gx, dx) = gridPoint(a.x[3 * i] - origin.x, 0)
-                let (gy, dy) = gridPoint(a.x[3 * i + 1] - origin.y, 1)
-                let (gz, dz) = gridPoint(a.x[3 * i + 2] - origin.z, 2)
-                wx.withUnsafeMutableBufferPointer { weights(dx, into: $0.baseAddress!) }
-                wy.withUnsafeMutableBufferPointer { weights(dy, into: $0.baseAddress!) }
-                wz.withUnsafeMutableBufferPointer { weights(dz, into: $0.baseAddress!) }
+        stencilWeight.withUnsafeBufferPointer { w in
+            for i in 0..<n {
+                let sx = Int(stencilStart[3 * i]), sy = Int(stencilStart[3 * i + 1]), sz = Int(stencilStart[3 * i + 2])
+                let wx = w.baseAddress! + 3 * i * p, wy = wx + p, wz = wy + p
                 var ex = 0.0, ey = 0.0, ez = 0.0
-                for n in 0..<p {
-                    let mz = ((gz + nlower + n) % nz + nz) % nz
-                    let z0 = wz[n]
+                var mz = sz
+                for k in 0..<p {
+                    let z0 = wz[k]
+                    var my = sy
                     for m in 0..<p {
-                        let my = ((gy + nlower + m) % ny + ny) % ny
                         let y0 = z0 * wy[m]
                         let row = (mz * ny + my) * nx
+                        var mx = sx
                         for l in 0..<p {
-                            let mx = ((gx + nlower + l) % nx + nx) % nx
                             let x0 = y0 * wx[l]
                             let g = 3 * (row + mx)
                             ex -= x0 * field[g]
                             ey -= x0 * field[g + 1]
                             ez -= x0 * field[g + 2]
+                            mx += 1
+                            if mx == nx { mx = 0 }
                         }
+                        my += 1
+                        if my == ny { my = 0 }
                     }
+                    mz += 1
+                    if mz == nz { mz = 0 }
                 }
                 let qfactor = qqrd2e * a.q[i]
                 a.f[3 * i] += qfactor * ex
                 a.f[3 * i + 1] += qfactor * ey
                 a.f[3 * i + 2] += qfactor * ez
             }
-        }
+        }}
         return tally
     }
 }

@@ -18,9 +18,13 @@ extension MDEngine {
         }
         forwardCommunicate(xshake)
         var virial = 0.0
-        for c in shakeList {
+        for (listed, c) in shakeList.enumerated() {
             let cluster = topo.clusters[c]
-            let local = cluster.atoms.map { Int(atomMap[$0]!) }
+            if cluster.isAngleCluster {
+                virial += shake3Angle(cluster, shakeLocal[listed], dtfsq: dtfsq)
+                continue
+            }
+            let local = (0..<cluster.atoms.count).map { Int(shakeLocal[listed][$0]) }
             let invm = local.map { inverseMass[Int(type[$0])] }
             func r(_ p: (Int, Int)) -> SIMD3<Double> { minimumImage(position(local[p.0]) - position(local[p.1])) }
             func s(_ p: (Int, Int)) -> SIMD3<Double> {
@@ -80,6 +84,58 @@ extension MDEngine {
             if done || lambda.contains(where: { abs($0) > 1e150 }) { break }
         }
         return lambda
+    }
+
+    @inline(__always) func xs(_ i: Int) -> SIMD3<Double> {
+        let p = xshake.pointer
+        return SIMD3(p[3 * i], p[3 * i + 1], p[3 * i + 2])
+    }
+
+    /// LAMMPS shake3angle written out: a central atom, two bonded partners and the partner–partner
+    /// distance of the angle (rigid water). Returns the virial trace share of this rank.
+    func shake3Angle(_ cluster: ShakeCluster, _ l: SIMD4<Int32>, dtfsq: Double) -> Double {
+        let i0 = Int(l[0]), i1 = Int(l[1]), i2 = Int(l[2])
+        let bond1 = cluster.distances[0], bond2 = cluster.distances[1], bond12 = cluster.distances[2]
+        let r01 = minimumImage(position(i0) - position(i1)), r02 = minimumImage(position(i0) - position(i2))
+        let r12 = minimumImage(position(i1) - position(i2))
+        let s01 = minimumImage(xs(i0) - xs(i1)), s02 = minimumImage(xs(i0) - xs(i2)), s12 = minimumImage(xs(i1) - xs(i2))
+        let r01sq = (r01 * r01).sum(), r02sq = (r02 * r02).sum(), r12sq = (r12 * r12).sum()
+        let s01sq = (s01 * s01).sum(), s02sq = (s02 * s02).sum(), s12sq = (s12 * s12).sum()
+        let m0 = inverseMass[Int(type[i0])], m1 = inverseMass[Int(type[i1])], m2 = inverseMass[Int(type[i2])]
+        let a11 = 2 * (m0 + m1) * (s01 * r01).sum(), a12 = 2 * m0 * (s01 * r02).sum(), a13 = -2 * m1 * (s01 * r12).sum()
+        let a21 = 2 * m0 * (s02 * r01).sum(), a22 = 2 * (m0 + m2) * (s02 * r02).sum(), a23 = 2 * m2 * (s02 * r12).sum()
+        let a31 = -2 * m1 * (s12 * r01).sum(), a32 = 2 * m2 * (s12 * r02).sum(), a33 = 2 * (m1 + m2) * (s12 * r12).sum()
+        let inv = invert([[a11, a12, a13], [a21, a22, a23], [a31, a32, a33]])
+        let r0102 = (r01 * r02).sum(), r0112 = (r01 * r12).sum(), r0212 = (r02 * r12).sum()
+        // Quadratic terms |Σ λ coupling|² of each constraint, expanded (LAMMPS' quad coefficients).
+        let q1 = ((m0 + m1) * (m0 + m1) * r01sq, m0 * m0 * r02sq, m1 * m1 * r12sq,
+                  2 * (m0 + m1) * m0 * r0102, -2 * (m0 + m1) * m1 * r0112, -2 * m0 * m1 * r0212)
+        let q2 = (m0 * m0 * r01sq, (m0 + m2) * (m0 + m2) * r02sq, m2 * m2 * r12sq,
+                  2 * (m0 + m2) * m0 * r0102, 2 * m0 * m2 * r0112, 2 * (m0 + m2) * m2 * r0212)
+        let q3 = (m1 * m1 * r01sq, m2 * m2 * r02sq, (m1 + m2) * (m1 + m2) * r12sq,
+                  -2 * m1 * m2 * r0102, -2 * (m1 + m2) * m1 * r0112, 2 * (m1 + m2) * m2 * r0212)
+        func quad(_ q: (Double, Double, Double, Double, Double, Double), _ a: Double, _ b: Double, _ c: Double) -> Double {
+            q.0 * a * a + q.1 * b * b + q.2 * c * c + q.3 * a * b + q.4 * a * c + q.5 * b * c
+        }
+        var l01 = 0.0, l02 = 0.0, l12 = 0.0
+        let tolerance = topologyTolerance
+        for _ in 0..<topologyIterations {
+            let b1 = bond1 * bond1 - s01sq - quad(q1, l01, l02, l12)
+            let b2 = bond2 * bond2 - s02sq - quad(q2, l01, l02, l12)
+            let b3 = bond12 * bond12 - s12sq - quad(q3, l01, l02, l12)
+            let n01 = inv[0][0] * b1 + inv[0][1] * b2 + inv[0][2] * b3
+            let n02 = inv[1][0] * b1 + inv[1][1] * b2 + inv[1][2] * b3
+            let n12 = inv[2][0] * b1 + inv[2][1] * b2 + inv[2][2] * b3
+            let done = abs(n01 - l01) <= tolerance && abs(n02 - l02) <= tolerance && abs(n12 - l12) <= tolerance
+            (l01, l02, l12) = (n01, n02, n12)
+            if done || abs(l01) > 1e150 || abs(l02) > 1e150 || abs(l12) > 1e150 { break }
+        }
+        l01 /= dtfsq; l02 /= dtfsq; l12 /= dtfsq
+        var owned = 0
+        if i0 < nlocal { addForce(i0, l01 * r01 + l02 * r02); owned += 1 }
+        if i1 < nlocal { addForce(i1, -(l01 * r01 - l12 * r12)); owned += 1 }
+        if i2 < nlocal { addForce(i2, -(l02 * r02 + l12 * r12)); owned += 1 }
+        return (l01 * r01sq + l02 * r02sq + l12 * r12sq) * Double(owned) / 3
     }
 
     var topologyIterations: Int { topology?.topology.shakeIterations ?? 20 }
