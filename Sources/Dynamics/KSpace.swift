@@ -63,6 +63,15 @@ extension UnitStyle {
     public var twoChargeForce: Double { qqrd2e }
 }
 
+extension ChargeSums {
+    /// LAMMPS' first g_ewald estimate (Ewald and PPPM init) from the absolute force accuracy,
+    /// the real-space cutoff and the box volume.
+    func initialGEwald(accuracy: Double, cutoff: Double, volume: Double, qqrd2e: Double) -> Double {
+        let g = accuracy * (Double(max(natoms, 1)) * cutoff * volume).squareRoot() / (2 * qsqsum * qqrd2e)
+        return g >= 1 ? (1.35 - 0.15 * Foundation.log(accuracy)) / cutoff : (-Foundation.log(g)).squareRoot() / cutoff
+    }
+}
+
 /// Standard Ewald summation (LAMMPS kspace_style ewald): every k in the half space with
 /// |k|² ≤ the largest axis k², structure factors summed over ranks.
 public final class Ewald: KSpace {
@@ -93,11 +102,7 @@ public final class Ewald: KSpace {
         let accuracy = relative * units.twoChargeForce
         let natoms = Double(max(charges.natoms, 1))
         let q2 = charges.qsqsum * qqrd2e
-        var g = gEwald ?? 0
-        if gEwald == nil {
-            g = accuracy * (natoms * cutoff * volume).squareRoot() / (2 * q2)
-            g = g >= 1 ? (1.35 - 0.15 * Foundation.log(accuracy)) / cutoff : (-Foundation.log(g)).squareRoot() / cutoff
-        }
+        let g = gEwald ?? charges.initialGEwald(accuracy: accuracy, cutoff: cutoff, volume: volume, qqrd2e: qqrd2e)
         self.gEwald = g
         func rms(_ km: Int, _ prd: Double) -> Double {
             2 * q2 * g / prd * (1 / (Double.pi * Double(km) * natoms)).squareRoot()

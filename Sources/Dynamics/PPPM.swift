@@ -79,8 +79,7 @@ public final class PPPM: KSpace {
         var g = given ?? 0
         if given == nil {
             guard q2 > 0 else { throw PPPMError(description: "PPPM needs 'kspace.g_ewald' for a system without charges") }
-            g = accuracy * (natoms * cutoff * vol).squareRoot() / (2 * q2)
-            g = g >= 1 ? (1.35 - 0.15 * Foundation.log(accuracy)) / cutoff : (-Foundation.log(g)).squareRoot() / cutoff
+            g = charges.initialGEwald(accuracy: accuracy, cutoff: cutoff, volume: vol, qqrd2e: qqrd2e)
         }
         func ikError(_ h: Double, _ prd: Double, _ g: Double) -> Double {
             var sum = 0.0
