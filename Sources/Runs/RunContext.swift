@@ -52,8 +52,29 @@ public final class RunContext {
                     runID: runID, created: RunMetadata.timestamp(started))
     }
 
-    /// The checkpoint line of the run summary, when any was written.
+    /// Bytes and wall time of each output (result, frames, restarts, checkpoints), in the order
+    /// first written.
+    private(set) var writes: [(name: String, statistics: WriteStatistics)] = []
+
+    /// Adds one write of `bytes` that began at `start` (collective writes: every rank calls it).
+    func recordWrite(_ name: String, bytes: UInt64, since start: Date) {
+        let seconds = Date().timeIntervalSince(start)
+        if let k = writes.firstIndex(where: { $0.name == name }) {
+            writes[k].statistics.add(bytes: bytes, seconds: seconds)
+        } else {
+            var statistics = WriteStatistics()
+            statistics.add(bytes: bytes, seconds: seconds)
+            writes.append((name, statistics))
+        }
+    }
+
+    /// The checkpoint line of the run summary, when any was written, and one line per output
+    /// with its write time and bandwidth.
     func reportCheckpoints() {
         if let s = schedule.summary { say("  " + s) }
+        for (name, statistics) in writes {
+            let count = statistics.writes == 1 ? "" : "\(statistics.writes) writes, "
+            say("  write \(name): \(count)\(statistics.summary)")
+        }
     }
 }
