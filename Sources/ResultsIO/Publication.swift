@@ -17,13 +17,8 @@ public func checkpointPath(for output: String) -> String { output + ".checkpoint
 
 /// Runs `body` on rank 0 only (creating or finishing a file); every rank throws if it fails.
 public func writeOnRoot(comm: Communicator, _ body: () throws -> Void) throws {
-    var failure: Error? = nil
-    if comm.isRoot {
-        do { try body() } catch { failure = error }
-    }
-    try agreeOnFailure(comm: comm, failure)
+    try comm.agree { if comm.isRoot { try body() } }
 }
-
 
 /// Renames the finished `partial` file to `final` (atomic on one file system; replaces an
 /// existing `final`). The data is flushed to disk first.

@@ -80,31 +80,18 @@ public func prepareOnRoot(comm: Communicator, _ prepare: () throws -> [UInt64]) 
 
 /// Every rank at once opens `path`, lets `body` write its ranges, syncs and closes it; returns
 /// when every rank's data is on disk, with the bytes all ranks wrote. If any rank fails, every
-/// rank throws (the failing rank its own error, the others one quoting the lowest failing rank).
+/// rank throws the lowest failing rank's error (`Communicator.agree`).
 @discardableResult
 public func writeConcurrently(comm: Communicator, path: String, _ body: (SharedFile) throws -> Void) throws -> UInt64 {
-    var failure: Error? = nil
-    var bytes: UInt64 = 0
-    do {
+    let bytes = try comm.agree { () throws -> UInt64 in
         let file = try SharedFile(path: path)
         try body(file)
         try file.close()
-        bytes = file.bytesWritten
-    } catch { failure = error }
-    try agreeOnFailure(comm: comm, failure)
+        return file.bytesWritten
+    }
     var total = [bytes]
     comm.allreduceSum(&total)
     return total[0]
-}
-
-/// Collective: throws on every rank if `failure` is set on any (see `writeConcurrently`).
-public func agreeOnFailure(comm: Communicator, _ failure: Error?) throws {
-    guard comm.any(failure != nil) else { return }
-    let failed = comm.allgather([failure == nil ? Double(comm.size) : Double(comm.rank)])
-    let first = Int(failed.min()!)
-    let message = comm.broadcast(failure.map { "\($0)" } ?? "", root: first)
-    if let failure { throw failure }
-    throw RuntimeError("rank \(first) failed writing the result file: \(message)")
 }
 
 // MARK: Per-atom rows

@@ -58,7 +58,10 @@ public final class RunContext {
 
     /// Adds one write of `bytes` that began at `start` (collective writes: every rank calls it).
     func recordWrite(_ name: String, bytes: UInt64, since start: Date) {
-        let seconds = Date().timeIntervalSince(start)
+        recordWrite(name, bytes: bytes, seconds: Date().timeIntervalSince(start))
+    }
+
+    func recordWrite(_ name: String, bytes: UInt64, seconds: Double) {
         if let k = writes.firstIndex(where: { $0.name == name }) {
             writes[k].statistics.add(bytes: bytes, seconds: seconds)
         } else {
