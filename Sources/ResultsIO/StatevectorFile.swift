@@ -132,24 +132,20 @@ public enum StatevectorFile {
     }
 
     /// Writes amplitudes [first, first + interleaved.count/2) from (re, im, re, im, ...) into a
-    /// file whose /state/amplitudes data begins at byte `dataOffset` (`create`'s result): the
-    /// buffer goes out as it is (the stored compound has the same layout).
-    public static func writeAmplitudes(_ file: SharedFile, dataOffset: UInt64, first: UInt64,
+    /// file whose /state/amplitudes (of `total` amplitudes) begins at byte `dataOffset`
+    /// (`create`'s result): the buffer goes out as it is (the stored compound has its layout).
+    public static func writeAmplitudes(_ file: SharedFile, dataOffset: UInt64, total: UInt64, first: UInt64,
                                        interleaved: UnsafeBufferPointer<Double>) throws {
-        guard interleaved.count % 2 == 0 else {
-            throw RuntimeError("amplitudes for '\(file.path)': interleaved buffer has odd length \(interleaved.count)")
-        }
+        try checkSlice(file, total: total, first: first, values: interleaved.count)
         guard interleaved.count > 0 else { return }
         try file.write(UnsafeRawBufferPointer(interleaved), at: dataOffset + first * amplitudeBytes)
     }
 
     /// Single-precision variant: converted to f64 through a 1 MiB scratch block (never a
     /// full-size copy), written block by block.
-    public static func writeAmplitudes(_ file: SharedFile, dataOffset: UInt64, first: UInt64,
+    public static func writeAmplitudes(_ file: SharedFile, dataOffset: UInt64, total: UInt64, first: UInt64,
                                        interleaved: UnsafeBufferPointer<Float>) throws {
-        guard interleaved.count % 2 == 0 else {
-            throw RuntimeError("amplitudes for '\(file.path)': interleaved buffer has odd length \(interleaved.count)")
-        }
+        try checkSlice(file, total: total, first: first, values: interleaved.count)
         let n = UInt64(interleaved.count / 2)
         var scratch = [Double](repeating: 0, count: Int(2 * min(amplitudesPerBlock, max(n, 1))))
         var done: UInt64 = 0
@@ -162,6 +158,16 @@ public enum StatevectorFile {
                                at: dataOffset + (first + done) * amplitudeBytes)
             }
             done += count
+        }
+    }
+
+    /// A slice of `values` interleaved numbers from amplitude `first` must lie inside the state.
+    private static func checkSlice(_ file: SharedFile, total: UInt64, first: UInt64, values: Int) throws {
+        guard values % 2 == 0 else {
+            throw RuntimeError("amplitudes for '\(file.path)': interleaved buffer has odd length \(values)")
+        }
+        guard first <= total, UInt64(values / 2) <= total - first else {
+            throw RuntimeError("amplitudes [\(first), \(first + UInt64(values / 2))) lie outside the \(total) of '\(file.path)'")
         }
     }
 

@@ -184,13 +184,14 @@ extension StatevectorJob {
     /// Every rank writes its slice of the state, as it is in memory, into `path` (which rank 0
     /// created) at once, and syncs it; returns the bytes all ranks wrote.
     private func writeSlices(of simulator: Simulator, to path: String, dataOffset: UInt64, comm: Communicator) throws -> UInt64 {
-        try writeConcurrently(comm: comm, path: path) { file in
+        let total = UInt64(1) << UInt64(simulator.qubits)
+        return try writeConcurrently(comm: comm, path: path) { file in
             try simulator.withLocalAmplitudes { local in
                 switch local {
                 case .double(let a):
-                    try StatevectorFile.writeAmplitudes(file, dataOffset: dataOffset, first: simulator.localOffset, interleaved: a)
+                    try StatevectorFile.writeAmplitudes(file, dataOffset: dataOffset, total: total, first: simulator.localOffset, interleaved: a)
                 case .single(let a):
-                    try StatevectorFile.writeAmplitudes(file, dataOffset: dataOffset, first: simulator.localOffset, interleaved: a)
+                    try StatevectorFile.writeAmplitudes(file, dataOffset: dataOffset, total: total, first: simulator.localOffset, interleaved: a)
                 }
             }
         }
