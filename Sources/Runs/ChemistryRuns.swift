@@ -390,6 +390,7 @@ func runNuclearDynamics(kind: String, context: RunContext, output: String, run: 
         context.metrics["steps"] = Double(run.steps)
         try trajectory.publish(kind: kind) { try $0.addVQE(record) }
         context.reportCheckpoints()
+        context.reportWrites()
         context.say("  \(potential.vqeRuns) VQE runs; wrote \(output)")
     } catch let stop as Interrupted {
         throw stop   // the checkpoint took the .partial's place

@@ -146,6 +146,7 @@ public struct MDJob {
             try runLoop(engine: engine, trajectory: trajectory, rows: AtomRowIndex(ids: state.ids), norm: norm, context: context,
                         endStep: end, resumed: resume != nil)
             try trajectory.publish(kind: "md")
+            context.reportWrites()
             context.say("  wrote \(output)")
         } catch let stop as Interrupted {
             throw stop  // the checkpoint took the .partial's place

@@ -71,10 +71,13 @@ public final class RunContext {
         }
     }
 
-    /// The checkpoint line of the run summary, when any was written, and one line per output
-    /// with its write time and bandwidth.
+    /// The checkpoint line of the run summary, when any was written.
     func reportCheckpoints() {
         if let s = schedule.summary { say("  " + s) }
+    }
+
+    /// One summary line per output (after it is published): bytes, write time and bandwidth.
+    func reportWrites() {
         for (name, statistics) in writes {
             let count = statistics.writes == 1 ? "" : "\(statistics.writes) writes, "
             say("  write \(name): \(count)\(statistics.summary)")

@@ -137,6 +137,7 @@ public struct StatevectorJob {
             }
         }
         context.reportCheckpoints()
+        context.reportWrites()
         context.say("  wrote \(outputPath)")
     }
 }
