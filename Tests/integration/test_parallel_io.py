@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from conftest import RANKS, assert_ok, clean_env, describe, qforge_command, reference_state, run_qforge
+from test_robustness import rank_pids
 
 WRITE = re.compile(r"write (\w+): (?:(\d+) writes, )?([0-9.]+) (B|KiB|MiB|GiB) in ([0-9.]+) s \(([0-9.]+) (B|KiB|MiB|GiB)/s\)")
 UNITS = {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}
@@ -122,9 +123,7 @@ def test_a_rank_killed_while_the_ranks_write_leaves_no_final_file(tmp_path):
         assert proc.poll() is None, f"qforge ended before writing: {proc.communicate()}"
         assert time.time() < deadline, "no .partial appeared"
         time.sleep(0.002)
-    ranks = [p for p in map(int, subprocess.run(["ps", "-o", "pid=", "--ppid", str(proc.pid)],
-                                                  capture_output=True, text=True).stdout.split())
-             if Path(f"/proc/{p}/exe").exists() and Path(f"/proc/{p}/exe").resolve().name == "qforge"]
+    ranks = rank_pids(proc.pid)
     assert len(ranks) == 2, ranks
     os.kill(ranks[-1], signal.SIGKILL)
     try:
