@@ -52,7 +52,9 @@ final class H5MDElement {
         let frame = shape[0]
         shape[0] += 1
         try value.extend(to: shape)
-        return try value.chunkFileOffset(at: shape.map { _ in 0 }.enumerated().map { $0.offset == 0 ? frame : 0 })
+        var chunk = shape.map { _ in UInt64(0) }
+        chunk[0] = frame
+        return try value.chunkFileOffset(at: chunk)
     }
 
     private func appendStepTime(step s: Int, time t: Double) throws {

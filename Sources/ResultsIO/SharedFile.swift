@@ -75,7 +75,7 @@ public func prepareOnRoot(comm: Communicator, _ prepare: () throws -> [UInt64]) 
     try writeOnRoot(comm: comm) { offsets = try prepare() }
     var bytes = offsets.withUnsafeBytes { Array($0) }
     comm.broadcast(&bytes, root: 0)
-    return bytes.withUnsafeBytes { Array($0.bindMemory(to: UInt64.self)) }
+    return bytes.withUnsafeBytes { raw in (0..<(raw.count / 8)).map { raw.loadUnaligned(fromByteOffset: 8 * $0, as: UInt64.self) } }
 }
 
 /// Every rank at once opens `path`, lets `body` write its ranges, then (after all have written)
@@ -109,12 +109,19 @@ public struct AtomRowIndex: Sendable {
         count = ids.count
         let lo = ids.min() ?? 0, hi = ids.max() ?? -1
         first = lo
-        // Contiguous and without repeats: max − min + 1 == count and the ids fill it.
-        if hi - lo + 1 == Int64(ids.count) && Set(ids).count == ids.count {
-            sorted = nil
-        } else {
-            sorted = ids.sorted()
+        sorted = Self.fillsRange(ids, from: lo, to: hi) ? nil : ids.sorted()
+    }
+
+    /// True when `ids` are lo…hi, each once (a bitmap: N/8 bytes).
+    private static func fillsRange(_ ids: [Int64], from lo: Int64, to hi: Int64) -> Bool {
+        guard hi - lo + 1 == Int64(ids.count) else { return false }
+        var seen = [UInt64](repeating: 0, count: (ids.count + 63) / 64)
+        for id in ids {
+            let k = Int(id - lo), bit = UInt64(1) << UInt64(k % 64)
+            if seen[k / 64] & bit != 0 { return false }
+            seen[k / 64] |= bit
         }
+        return true
     }
 
     public func row(of id: Int64) -> Int {

@@ -14,7 +14,8 @@ final class H5MDParallelTests: XCTestCase {
     func testRowIndexIsThePositionAmongSortedIDs() {
         let dense: [Int64] = [5, 3, 4, 6, 7]
         let sparse: [Int64] = [40, 7, 1000, 12, 3]
-        for ids in [dense, sparse] {
+        let repeated: [Int64] = [2, 1, 2]  // spans 1…3 but repeats an id: not dense
+        for ids in [dense, sparse, repeated] {
             let index = AtomRowIndex(ids: ids)
             let sorted = ids.sorted()
             for id in ids { XCTAssertEqual(index.row(of: id), sorted.firstIndex(of: id)!) }
