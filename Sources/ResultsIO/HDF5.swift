@@ -559,9 +559,12 @@ public class H5Location: H5Object {
     /// - shape: `[]` for a scalar. maxShape: nil = fixed; an entry nil = unlimited (needs chunks).
     /// - chunk: chunk dimensions; required by extendable datasets (chosen automatically when nil).
     /// - deflate: gzip level 1...9 (with the shuffle filter), or nil for none.
+    /// - allocateEarly: file space is allocated now (and by every `extend`), never filled, so its
+    ///   bytes can be written outside HDF5 at `fileOffset()` / `chunkFileOffset(at:)` (see
+    ///   `SharedFile`); no filters.
     @discardableResult
     public func createDataset(_ relative: String, type: H5Type, shape: [UInt64], maxShape: [UInt64?]? = nil,
-                              chunk: [UInt64]? = nil, deflate: Int? = nil) throws -> H5Dataset {
+                              chunk: [UInt64]? = nil, deflate: Int? = nil, allocateEarly: Bool = false) throws -> H5Dataset {
         let full = childPath(relative)
         let what = "'\(fileName):\(full)'"
         let space = try H5.createSpace(shape: shape, maxShape: maxShape, what: what)
@@ -580,6 +583,11 @@ public class H5Location: H5Object {
                 try H5.check(H5Pset_shuffle(dcpl.id), "H5Pset_shuffle", what)
                 try H5.check(H5Pset_deflate(dcpl.id, UInt32(max(0, min(9, deflate)))), "H5Pset_deflate", what)
             }
+        }
+        if allocateEarly {
+            guard deflate == nil else { throw RuntimeError("dataset \(what): early allocation is for unfiltered datasets") }
+            try H5.check(H5Pset_alloc_time(dcpl.id, H5D_ALLOC_TIME_EARLY), "H5Pset_alloc_time", what)
+            try H5.check(H5Pset_fill_time(dcpl.id, H5D_FILL_TIME_NEVER), "H5Pset_fill_time", what)
         }
         let lcpl = try H5PropertyList.intermediateGroups(what)
         let did = try H5.check(H5Dcreate2(id, relative, type.id, space.id, lcpl.id, dcpl.id, H5.defaultList), "H5Dcreate2", what)
@@ -735,6 +743,27 @@ public final class H5Dataset: H5Object {
         var dims = [hsize_t](repeating: 0, count: Int(rank))
         try H5.check(H5Pget_chunk(dcpl, rank, &dims), "H5Pget_chunk", location)
         return dims
+    }
+
+    /// Byte offset in the file of a contiguous dataset's data (allocated: see `allocateEarly`).
+    public func fileOffset() throws -> UInt64 {
+        let address = H5Dget_offset(id)
+        guard address != haddr_t.max else {
+            throw RuntimeError("dataset \(location) has no file space yet (not contiguous, or not allocated)")
+        }
+        return UInt64(address)
+    }
+
+    /// Byte offset in the file of the (unfiltered, allocated) chunk starting at element `coordinate`.
+    public func chunkFileOffset(at coordinate: [UInt64]) throws -> UInt64 {
+        var mask: UInt32 = 0
+        var address: haddr_t = 0
+        var size: hsize_t = 0
+        try H5.check(H5Dget_chunk_info_by_coord(id, coordinate, &mask, &address, &size), "H5Dget_chunk_info_by_coord", location)
+        guard address != haddr_t.max, mask == 0 else {
+            throw RuntimeError("chunk at \(coordinate) of dataset \(location) is not allocated, or filtered")
+        }
+        return UInt64(address)
     }
 
     /// Selects the block [offset, offset+count) of the file space; nil for a whole-scalar access.

@@ -29,40 +29,63 @@ public enum MDCheckpoint {
 }
 
 extension H5MDWriter {
-    /// Adds the restart state and the job's identity to the trajectory written so far, closes the
-    /// file and renames it (the writer's `.partial`) to `checkpoint`.
-    public func closeAsCheckpoint(_ contents: MDRestartFile.Contents, configSHA256: String, endStep: Int,
-                                  to checkpoint: String) throws {
-        try MDRestartFile.write(contents, in: file)
+    /// Rank 0, for a checkpoint: adds the /restart group (the header of `restart`, unwritten
+    /// per-atom rows) and the job's identity to the trajectory written so far; returns the atom
+    /// datasets' byte offsets, where every rank writes its rows before `closeAsCheckpoint`.
+    public func addRestart(_ header: MDRestartFile.Contents, atomCount: Int, optional: [String], configSHA256: String, endStep: Int) throws -> [UInt64] {
+        let offsets = try MDRestartFile.create(header, atomCount: atomCount, optional: optional, in: file)
         let g = try file.openGroup("restart")
         try g.setAttribute("config_sha256", configSHA256)
         try g.setAttribute("end_step", Int64(endStep))
+        return offsets
+    }
+
+    /// Rank 0, once every rank's rows are synced: closes the file and renames it (the writer's
+    /// `.partial`) to `checkpoint`.
+    public func closeAsCheckpoint(to checkpoint: String) throws {
+        try closeOwnHandle()
         try file.flush()
         try file.close()
         try publish(partial: path, final: checkpoint)
     }
 
+    /// Rows per block when copying frames: memory stays bounded whatever the atom count.
+    static let replayBlockRows: UInt64 = 1 << 16
+
     /// Copies every frame and observable row of an earlier H5MD file (a checkpoint) into this
-    /// one, values and units unchanged.
+    /// one, values and units unchanged; per-atom rows in blocks of `replayBlockRows`.
     public func replay(from source: String) throws {
         let src = try H5File.open(source)
         let trajectory = try src.openGroup("particles/trajectory")
         let steps = try trajectory.openDataset("position/step").readAll(Int64.self)
         let times = try trajectory.openDataset("position/time").readAll(Double.self)
         let n = UInt64(particleCount)
-        let position = try trajectory.openDataset("position/value"), velocity = try trajectory.openDataset("velocity/value")
-        let species = try trajectory.openDataset("species/value"), ids = try trajectory.openDataset("id/value")
+        let values = try Self.atomElements.map { try trajectory.openDataset("\($0.name)/value") }
         let edges = try trajectory.openDataset("box/edges/value")
+        let rows = try ownHandle()
+        let block = min(Self.replayBlockRows, max(n, 1))
+        let scratch = UnsafeMutableRawPointer.allocate(byteCount: Int(block) * Self.atomElements.map(\.rowBytes).max()!, alignment: 16)
+        defer { scratch.deallocate() }
         for k in steps.indices {
-            let row = UInt64(k)
-            let e = try edges.read(Double.self, offset: [row, 0], count: [1, 3])
-            try appendFrame(step: Int(steps[k]), time: times[k], boxEdges: SIMD3(e[0], e[1], e[2]),
-                            ids: try ids.read(Int64.self, offset: [row, 0], count: [1, n]),
-                            species: try species.read(Int32.self, offset: [row, 0], count: [1, n]),
-                            positions: try position.read(Double.self, offset: [row, 0, 0], count: [1, n, 3]),
-                            velocities: try velocity.read(Double.self, offset: [row, 0, 0], count: [1, n, 3]))
+            let frame = UInt64(k)
+            let e = try edges.read(Double.self, offset: [frame, 0], count: [1, 3])
+            let offsets = try beginFrame(step: Int(steps[k]), time: times[k], boxEdges: SIMD3(e[0], e[1], e[2]))
+            for ((element, value), offset) in zip(zip(Self.atomElements, values), offsets) {
+                let stored = try value.type()  // read as stored: the bytes are copied unconverted
+                let shape = try value.shape()
+                var first: UInt64 = 0
+                while first < n {
+                    let count = min(block, n - first)
+                    var start = shape.map { _ in UInt64(0) }, extent = shape
+                    (start[0], start[1], extent[0], extent[1]) = (frame, first, 1, count)
+                    try value.read(into: scratch, memoryType: stored, offset: start, count: extent)
+                    try rows.write(UnsafeRawBufferPointer(start: scratch, count: Int(count) * element.rowBytes),
+                                   at: offset + first * UInt64(element.rowBytes))
+                    first += count
+                }
+            }
         }
-        let rows = { (name: String) throws -> [[Int64]] in
+        let connectivity = { (name: String) throws -> [[Int64]] in
             guard src.exists("connectivity/\(name)") else { return [] }
             let d = try src.openDataset("connectivity/\(name)")
             let flat = try d.readAll(Int64.self), width = name == "bonds" ? 2 : 3
@@ -70,7 +93,7 @@ extension H5MDWriter {
         }
         if trajectory.exists("charge") || src.exists("connectivity") {
             try writeTopology(charges: trajectory.exists("charge") ? try trajectory.openDataset("charge").readAll(Double.self) : nil,
-                              bonds: try rows("bonds"), angles: try rows("angles"))
+                              bonds: try connectivity("bonds"), angles: try connectivity("angles"))
         }
         let sourceObservables = try src.openGroup("observables")
         let group = try file.openGroup("observables")

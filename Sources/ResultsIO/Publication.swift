@@ -1,4 +1,5 @@
-// Writing one file from many ranks with serial HDF5, and publishing it atomically.
+// Writing a file on rank 0 with serial HDF5, and publishing it atomically (every rank writing
+// at once: SharedFile.swift).
 import ForgeCore
 import Foundation
 
@@ -14,34 +15,9 @@ public func partialPath(for finalPath: String) -> String { finalPath + ".partial
 /// Where a run of `output` keeps its checkpoint, whatever its kind: "<output>.checkpoint".
 public func checkpointPath(for output: String) -> String { output + ".checkpoint" }
 
-/// Runs `body` on each rank in turn (rank 0 first): serial HDF5 lets only one process hold the
-/// file. The all-reduce after each turn doubles as the barrier. If a rank's `body` throws,
-/// every rank learns it after that turn and throws too (the failing rank its own error, the
-/// others a RuntimeError quoting it); later ranks do not write.
-public func writeDistributed(comm: Communicator, _ body: () throws -> Void) throws {
-    for turn in 0..<comm.size {
-        var failure: Error? = nil
-        if comm.rank == turn {
-            do { try body() } catch { failure = error }
-        }
-        try agree(comm: comm, root: turn, failure: failure)
-    }
-}
-
 /// Runs `body` on rank 0 only (creating or finishing a file); every rank throws if it fails.
 public func writeOnRoot(comm: Communicator, _ body: () throws -> Void) throws {
-    var failure: Error? = nil
-    if comm.isRoot {
-        do { try body() } catch { failure = error }
-    }
-    try agree(comm: comm, root: 0, failure: failure)
-}
-
-private func agree(comm: Communicator, root: Int, failure: Error?) throws {
-    guard comm.any(failure != nil) else { return }
-    let message = comm.broadcast(failure.map { "\($0)" } ?? "", root: root)
-    if let failure { throw failure }
-    throw RuntimeError("rank \(root) failed writing the result file: \(message)")
+    try comm.agree { if comm.isRoot { try body() } }
 }
 
 /// Renames the finished `partial` file to `final` (atomic on one file system; replaces an

@@ -1,6 +1,7 @@
 // Statevector checkpoints on preemption (SIGUSR1/SIGTERM): the state as it is in memory
 // (physical qubit order, each rank its slice), how many instructions are done, the qubit layout,
-// and whose job it is. "<output>.checkpoint", written as .partial then renamed, like results.
+// and whose job it is. "<output>.checkpoint", written as .partial then renamed, like results,
+// every rank writing its slice at once.
 import ForgeCore
 import Foundation
 
@@ -16,17 +17,19 @@ public enum StatevectorCheckpoint {
     }
 
     /// Rank 0: creates the checkpoint file (pass the `.partial` name) with an unwritten
-    /// amplitude dataset; ranks then write their slices with `StatevectorFile.writeAmplitudes`.
+    /// amplitude dataset and returns its byte offset; every rank then writes its slice with
+    /// `StatevectorFile.writeAmplitudes`, as for a result.
     public static func create(path: String, qubits: Int, precision: String, position: Position,
-                              configSHA256: String) throws {
-        try StatevectorFile.create(path: path, qasm: "", qubits: qubits, gates: 0,
-                                   amplitudeCount: UInt64(1) << UInt64(qubits), precision: precision)
+                              configSHA256: String) throws -> UInt64 {
+        let offset = try StatevectorFile.create(path: path, qasm: "", qubits: qubits, gates: 0,
+                                                amplitudeCount: UInt64(1) << UInt64(qubits), precision: precision) ?? 0
         let file = try H5File.open(path, mode: .readWrite)
         try file.setAttribute("job_kind", jobKind)
         try file.setAttribute("config_sha256", configSHA256)
         try file.setAttribute("done", Int64(position.done))
         try file.setAttribute("layout", position.layout.map(Int64.init))
         try file.close()
+        return offset
     }
 
     /// Reads the position of a checkpoint; refuses one written by another job or precision.
@@ -57,7 +60,7 @@ public enum StatevectorCheckpoint {
         let dataset = try file.openDataset(StatevectorFile.amplitudesPath)
         defer { try? dataset.close() }
         let memoryType = try H5Type.complex128(file: false)
-        let n = UInt64(interleaved.count / 2), block = StatevectorFile.amplitudesPerChunk
+        let n = UInt64(interleaved.count / 2), block = StatevectorFile.amplitudesPerBlock
         var scratch = [Double](repeating: 0, count: Int(2 * min(block, max(n, 1))))
         var done: UInt64 = 0
         while done < n {

@@ -88,22 +88,28 @@ public struct RunMetadata: Sendable, Equatable {
     }
 }
 
-/// Writer and readers for statevector results. Serial HDF5: every call opens and closes the
-/// file, so ranks can take turns (see `writeDistributed`).
+/// Writer and readers for statevector results. Rank 0 creates the file (metadata and an
+/// allocated, unwritten /state/amplitudes) and finishes it; every rank writes its own slice of
+/// the amplitudes at once, with `pwrite` at the dataset's byte offset (see `SharedFile`).
 public enum StatevectorFile {
     public static let qasmPath = "/circuit/qasm"
     public static let amplitudesPath = "/state/amplitudes"
     public static let countsPath = "/measurements/counts"
     public static let expectationsPath = "/observables/expectations"
 
-    /// Amplitudes per chunk of /state/amplitudes: 2^16 × 16 bytes = 1 MiB.
-    public static let amplitudesPerChunk: UInt64 = 1 << 16
+    /// Bytes per stored amplitude: compound {r: f64, i: f64}.
+    public static let amplitudeBytes: UInt64 = 16
+    /// Amplitudes per block when converting or reading: 2^16 × 16 bytes = 1 MiB.
+    public static let amplitudesPerBlock: UInt64 = 1 << 16
 
     /// Rank 0: creates `path` (pass the `.partial` name) with /circuit/qasm (attributes
-    /// n_qubits, n_gates, sha256) and, unless `amplitudeCount` is nil, an unwritten
-    /// /state/amplitudes of that length, compound {r: f64, i: f64} (attribute `precision`).
+    /// n_qubits, n_gates, sha256) and, unless `amplitudeCount` is nil, /state/amplitudes of that
+    /// length, compound {r: f64, i: f64} (attribute `precision`), contiguous, its file space
+    /// allocated now and never filled. Returns the byte offset of amplitude 0 in the file (nil
+    /// without amplitudes), where the ranks write their slices (`writeAmplitudes`).
+    @discardableResult
     public static func create(path: String, qasm: String, qubits: Int, gates: Int,
-                              amplitudeCount: UInt64?, precision: String) throws {
+                              amplitudeCount: UInt64?, precision: String) throws -> UInt64? {
         guard precision == "double" || precision == "single" else {
             throw InputError("precision must be 'double' or 'single', not '\(precision)'")
         }
@@ -113,60 +119,56 @@ public enum StatevectorFile {
         try circuit.setAttribute("n_gates", Int64(gates))
         try circuit.setAttribute("sha256", SHA256.hex(qasm.utf8))
         try circuit.close()
+        var offset: UInt64? = nil
         if let amplitudeCount {
-            let chunk = min(amplitudeCount, amplitudesPerChunk)
             let amplitudes = try file.createDataset(amplitudesPath, type: .complex128(), shape: [amplitudeCount],
-                                                    chunk: chunk > 0 ? [chunk] : nil)
+                                                    allocateEarly: amplitudeCount > 0)
             try amplitudes.setAttribute("precision", precision)
+            offset = amplitudeCount > 0 ? try amplitudes.fileOffset() : 0
             try amplitudes.close()
         }
         try file.close()
+        return offset
     }
 
-    private static func openAmplitudes(_ path: String, count: Int, offset: UInt64) throws -> (H5File, H5Dataset) {
-        guard count % 2 == 0 else {
-            throw RuntimeError("amplitudes for '\(path)': interleaved buffer has odd length \(count)")
-        }
-        let file = try H5File.open(path, mode: .readWrite)
-        let dataset = try file.openDataset(amplitudesPath)
-        return (file, dataset)
+    /// Writes amplitudes [first, first + interleaved.count/2) from (re, im, re, im, ...) into a
+    /// file whose /state/amplitudes (of `total` amplitudes) begins at byte `dataOffset`
+    /// (`create`'s result): the buffer goes out as it is (the stored compound has its layout).
+    public static func writeAmplitudes(_ file: SharedFile, dataOffset: UInt64, total: UInt64, first: UInt64,
+                                       interleaved: UnsafeBufferPointer<Double>) throws {
+        try checkSlice(file, total: total, first: first, values: interleaved.count)
+        guard interleaved.count > 0 else { return }
+        try file.write(UnsafeRawBufferPointer(interleaved), at: dataOffset + first * amplitudeBytes)
     }
 
-    /// Writes amplitudes [offset, offset + interleaved.count/2) from (re, im, re, im, ...).
-    /// The buffer is handed to HDF5 as it is (same layout as the stored compound).
-    public static func writeAmplitudes(path: String, offset: UInt64, interleaved: UnsafeBufferPointer<Double>) throws {
-        let (file, dataset) = try openAmplitudes(path, count: interleaved.count, offset: offset)
+    /// Single-precision variant: converted to f64 through a 1 MiB scratch block (never a
+    /// full-size copy), written block by block.
+    public static func writeAmplitudes(_ file: SharedFile, dataOffset: UInt64, total: UInt64, first: UInt64,
+                                       interleaved: UnsafeBufferPointer<Float>) throws {
+        try checkSlice(file, total: total, first: first, values: interleaved.count)
         let n = UInt64(interleaved.count / 2)
-        if n > 0 {
-            try dataset.write(raw: UnsafeRawPointer(interleaved.baseAddress!), memoryType: .complex128(file: false),
-                              offset: [offset], count: [n])
-        }
-        try dataset.close()
-        try file.close()
-    }
-
-    /// Single-precision variant: converted to f64 through a 1 MiB scratch block aligned with the
-    /// dataset's chunks (never a full-size copy).
-    public static func writeAmplitudes(path: String, offset: UInt64, interleaved: UnsafeBufferPointer<Float>) throws {
-        let (file, dataset) = try openAmplitudes(path, count: interleaved.count, offset: offset)
-        let n = UInt64(interleaved.count / 2)
-        let block = try dataset.chunkShape()?.first ?? amplitudesPerChunk
-        let memoryType = try H5Type.complex128(file: false)
-        var scratch = [Double](repeating: 0, count: Int(2 * block))
+        var scratch = [Double](repeating: 0, count: Int(2 * min(amplitudesPerBlock, max(n, 1))))
         var done: UInt64 = 0
         while done < n {
-            let start = offset + done
-            // Up to the next chunk boundary, so every full block covers whole chunks.
-            let count = min(n - done, block - start % block)
+            let count = min(n - done, amplitudesPerBlock)
             let source = interleaved.baseAddress! + Int(2 * done)
-            for k in 0..<Int(2 * count) { scratch[k] = Double(source[k]) }
-            try scratch.withUnsafeBytes { raw in
-                try dataset.write(raw: raw.baseAddress!, memoryType: memoryType, offset: [start], count: [count])
+            try scratch.withUnsafeMutableBufferPointer { target in
+                for k in 0..<Int(2 * count) { target[k] = Double(source[k]) }
+                try file.write(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(target)[0..<Int(count * amplitudeBytes)]),
+                               at: dataOffset + (first + done) * amplitudeBytes)
             }
             done += count
         }
-        try dataset.close()
-        try file.close()
+    }
+
+    /// A slice of `values` interleaved numbers from amplitude `first` must lie inside the state.
+    private static func checkSlice(_ file: SharedFile, total: UInt64, first: UInt64, values: Int) throws {
+        guard values % 2 == 0 else {
+            throw RuntimeError("amplitudes for '\(file.path)': interleaved buffer has odd length \(values)")
+        }
+        guard first <= total, UInt64(values / 2) <= total - first else {
+            throw RuntimeError("amplitudes [\(first), \(first + UInt64(values / 2))) lie outside the \(total) of '\(file.path)'")
+        }
     }
 
     /// Rank 0 at the end: /measurements/counts (sorted by outcome; attributes shots, seed) when
@@ -248,7 +250,7 @@ public enum StatevectorFile {
 
     /// Streams /state/amplitudes of an open file in blocks of at most `block` amplitudes:
     /// `body(firstIndex, interleaved)`. Memory stays at one block whatever the state size.
-    public static func forEachAmplitudeBlock(in file: H5File, block: UInt64 = amplitudesPerChunk,
+    public static func forEachAmplitudeBlock(in file: H5File, block: UInt64 = amplitudesPerBlock,
                                              _ body: (UInt64, UnsafeBufferPointer<Double>) throws -> Void) throws {
         let dataset = try file.openDataset(amplitudesPath)
         guard let total = try dataset.shape().first else { return }

@@ -348,12 +348,14 @@ func runNuclearDynamics(kind: String, context: RunContext, output: String, run: 
     let toAngstromPerFs = angstromPerBohr * AtomicUnits.femtosecond
     func frame(_ k: Int) throws {
         history.append(potential.last?.result.energy ?? .nan)
-        guard let writer = trajectory.writer else { return }
         let time = Double(k) * run.timestep
-        try writer.appendFrame(step: k, time: time, boxEdges: SIMD3(repeating: boxEdge * angstromPerBohr),
-                               ids: (0..<n).map { Int64($0 + 1) }, species: species,
-                               positions: state.positions.flatMap { [$0.x, $0.y, $0.z].map { $0 * angstromPerBohr } },
-                               velocities: state.velocities.flatMap { [$0.x, $0.y, $0.z].map { $0 * toAngstromPerFs } })
+        // Every rank holds the few nuclei: rank 0 writes their rows.
+        try trajectory.appendFrame(step: k, time: time, boxEdges: SIMD3(repeating: boxEdge * angstromPerBohr),
+                                   owned: comm.isRoot ? .all(n) : .none, columns: [
+                                       .values("position", state.positions.flatMap { [$0.x, $0.y, $0.z].map { $0 * angstromPerBohr } }, width: 3),
+                                       .values("velocity", state.velocities.flatMap { [$0.x, $0.y, $0.z].map { $0 * toAngstromPerFs } }, width: 3),
+                                       .values("species", species), .values("id", (0..<n).map { Int64($0 + 1) })])
+        guard let writer = trajectory.writer else { return }
         try writer.appendObservables(step: k, time: time, [
             ("potential_energy", .energy, state.potentialEnergy),
             ("kinetic_energy", .energy, state.kineticEnergy),
@@ -395,7 +397,7 @@ func runNuclearDynamics(kind: String, context: RunContext, output: String, run: 
             if k < run.steps {
                 let decision = context.schedule.poll(comm)
                 if case .stop = decision { progress.finish() }
-                try trajectory.write(decision, endStep: run.steps) { contents(after: k) }
+                try trajectory.write(decision, endStep: run.steps) { contents(after: k).distributed(isRoot: comm.isRoot) }
             }
         }
         progress.finish()
@@ -410,6 +412,7 @@ func runNuclearDynamics(kind: String, context: RunContext, output: String, run: 
         context.metrics["steps"] = Double(run.steps)
         try trajectory.publish(kind: kind) { try $0.addVQE(record) }
         context.reportCheckpoints()
+        context.reportWrites()
         context.say("  \(potential.vqeRuns) VQE runs; wrote \(output)")
     } catch let stop as Interrupted {
         throw stop   // the checkpoint took the .partial's place

@@ -221,8 +221,10 @@ public struct MDJob {
         do {
             try trajectory.open(replaying: resume != nil)
             let end = resume?.endStep ?? engine.step + s.steps
-            try runLoop(engine: engine, trajectory: trajectory, norm: norm, context: context, endStep: end, resumed: resume != nil)
+            try runLoop(engine: engine, trajectory: trajectory, rows: AtomRowIndex(ids: state.ids), norm: norm, context: context,
+                        endStep: end, resumed: resume != nil)
             try trajectory.publish(kind: "md")
+            context.reportWrites()
             context.say("  wrote \(output)")
         } catch let stop as Interrupted {
             throw stop  // the checkpoint took the .partial's place
@@ -234,7 +236,8 @@ public struct MDJob {
 
     /// Steps from the engine's step to `endStep`. `resumed`: the file already holds the frame of
     /// the first step.
-    func runLoop(engine: MDEngine, trajectory: TrajectoryOutput, norm: Double, context: RunContext, endStep last: Int, resumed: Bool) throws {
+    func runLoop(engine: MDEngine, trajectory: TrajectoryOutput, rows: AtomRowIndex, norm: Double, context: RunContext,
+                 endStep last: Int, resumed: Bool) throws {
         let comm = engine.comm
         let s = settings
         let first = engine.step, steps = last - first
@@ -257,7 +260,7 @@ public struct MDJob {
         let setupThermo = engine.thermo()
         try row(setupThermo)
         let frames = s.trajectoryEvery > 0
-        if frames && !resumed { try writeFrame(engine: engine, thermo: setupThermo, writer: trajectory.writer, norm: norm) }
+        if frames && !resumed { try writeFrame(engine: engine, thermo: setupThermo, trajectory: trajectory, rows: rows, norm: norm) }
         let progress = context.progress("md steps")
         let loopStart = Date()
         // A checkpoint (signal or periodic) asked for at a step whose lists were not rebuilt waits
@@ -274,9 +277,9 @@ public struct MDJob {
             if isThermo || isFrame {
                 let t = engine.thermo()
                 if isThermo { try row(t) }
-                if isFrame { try writeFrame(engine: engine, thermo: t, writer: trajectory.writer, norm: norm) }
+                if isFrame { try writeFrame(engine: engine, thermo: t, trajectory: trajectory, rows: rows, norm: norm) }
             }
-            if isRestart, let path = s.restartPath { try writeRestart(engine: engine, path: path) }
+            if isRestart, let path = s.restartPath { try writeRestart(engine: engine, rows: rows, path: path, context: context) }
             outputTime += Date().timeIntervalSince(t0)
             progress.update(done: k + 1, of: steps)
             // Checkpoints only at a step whose lists were rebuilt anyway, so the continued run
@@ -291,7 +294,7 @@ public struct MDJob {
             guard decision != .proceed else { continue }
             if rebuilt {
                 if case .stop = decision { progress.finish() }
-                try trajectory.write(decision, endStep: last) { restartContents(engine: engine) }
+                try trajectory.write(decision, endStep: last) { restart(engine: engine, rows: rows) }
                 pending = nil
             } else if pending == nil || decision != pending?.decision {
                 pending = (decision, pending?.since ?? step)
@@ -299,52 +302,35 @@ public struct MDJob {
         }
         progress.finish()
         if steps == 0 {
-            try writeFrame(engine: engine, thermo: setupThermo, writer: trajectory.writer, norm: norm)
-            if let path = s.restartPath { try writeRestart(engine: engine, path: path) }
+            try writeFrame(engine: engine, thermo: setupThermo, trajectory: trajectory, rows: rows, norm: norm)
+            if let path = s.restartPath { try writeRestart(engine: engine, rows: rows, path: path, context: context) }
         }
         let loop = Date().timeIntervalSince(loopStart)
         report(engine: engine, first: first, loop: loop, output: outputTime, context: context)
         context.metrics = ["atoms": Double(engine.totalAtoms), "steps": Double(steps)]
     }
 
-    /// Rank 0 gathers every atom (88 bytes each) and appends one H5MD frame in id order.
-    func gatherAtoms(engine: MDEngine) -> (ids: [Int64], types: [Int32], x: [Double], v: [Double], f: [Double], q: [Double], mol: [Int64])? {
-        let records = engine.localRecords()
-        let bytes = records.withUnsafeBytes { Array($0) }
-        guard let parts = engine.comm.gather(bytes, root: 0) else { return nil }
-        var all: [Double] = []
-        let r = MDEngine.recordSize
-        all.reserveCapacity(r * engine.totalAtoms)
-        for p in parts { p.withUnsafeBytes { all += $0.bindMemory(to: Double.self) } }
-        let n = all.count / r
-        let order = (0..<n).sorted { all[r * $0] < all[r * $1] }
-        var ids = [Int64](), types = [Int32](), x = [Double](), v = [Double](), f = [Double](), q = [Double](), mol = [Int64]()
-        ids.reserveCapacity(n); types.reserveCapacity(n); x.reserveCapacity(3 * n); v.reserveCapacity(3 * n); f.reserveCapacity(3 * n)
-        for k in order {
-            ids.append(Int64(all[r * k]))
-            types.append(Int32(all[r * k + 1]) + 1)
-            x += all[(r * k + 2)..<(r * k + 5)]
-            v += all[(r * k + 5)..<(r * k + 8)]
-            f += all[(r * k + 8)..<(r * k + 11)]
-            q.append(all[r * k + 11])
-            mol.append(Int64(all[r * k + 12]))
-        }
-        return (ids, types, x, v, f, q, mol)
-    }
-
-    func writeFrame(engine: MDEngine, thermo t: Thermo, writer: H5MDWriter?, norm: Double) throws {
-        let atoms = gatherAtoms(engine: engine)
-        try engine.comm.agree {
-            guard let writer, let atoms else { return }
-            let charged = engine.pair.coulombCutoff != nil || atoms.q.contains { $0 != 0 }
-            if !writer.hasTopology && (charged || engine.molecularTopology != nil) {
+    /// One H5MD frame: every rank writes its own atoms' rows (no gather), rank 0 the observables.
+    /// The time-independent charges (id order) are gathered to rank 0 once, with the first frame.
+    func writeFrame(engine: MDEngine, thermo t: Thermo, trajectory: TrajectoryOutput, rows: AtomRowIndex, norm: Double) throws {
+        let atoms = LocalAtoms(engine: engine, index: rows)
+        let charged = engine.pair.coulombCutoff != nil || engine.charges.qsqsum > 0
+        let needsTopology = (charged || engine.molecularTopology != nil) && !(trajectory.writer?.hasTopology ?? true)
+        if engine.comm.any(needsTopology) {
+            let charges = charged ? gatherCharges(engine: engine) : nil
+            try engine.comm.agree {
+                guard let writer = trajectory.writer else { return }
                 let t = engine.molecularTopology
-                try writer.writeTopology(charges: charged ? atoms.q : nil,
+                try writer.writeTopology(charges: charges,
                                          bonds: t?.bonds.map { [$0.atoms.0, $0.atoms.1] } ?? [],
                                          angles: t?.angles.map { [$0.atoms.0, $0.atoms.1, $0.atoms.2] } ?? [])
             }
-            try writer.appendFrame(step: t.step, time: t.time, boxEdges: engine.boxLength, ids: atoms.ids, species: atoms.types,
-                                   positions: atoms.x, velocities: atoms.v)
+        }
+        try trajectory.appendFrame(step: t.step, time: t.time, boxEdges: engine.boxLength, owned: atoms.owned,
+                                   columns: [atoms.vector("position", 2), atoms.vector("velocity", 5),
+                                             atoms.species, atoms.identifiers])
+        try engine.comm.agree {
+            guard let writer = trajectory.writer else { return }
             var values: [(name: String, kind: H5MDWriter.ObservableKind, value: Double)] = [
                 ("potential_energy", .energy, t.potentialEnergy * norm),
                 ("kinetic_energy", .energy, t.kineticEnergy * norm),
@@ -359,33 +345,48 @@ public struct MDJob {
         }
     }
 
-    func writeRestart(engine: MDEngine, path: String) throws {
-        let contents = restartContents(engine: engine)
-        try engine.comm.agree {
-            guard let contents else { return }
-            try MDRestartFile.write(contents, to: path)
-        }
+    func writeRestart(engine: MDEngine, rows: AtomRowIndex, path: String, context: RunContext) throws {
+        let start = Date()
+        let bytes = try MDRestartFile.write(restart(engine: engine, rows: rows), comm: engine.comm, to: path)
+        context.recordWrite("restart", bytes: bytes, since: start)
     }
 
-    /// Every atom and the thermostat state, gathered on rank 0 (nil elsewhere). Collective.
-    func restartContents(engine: MDEngine) -> MDRestartFile.Contents? {
-        guard let atoms = gatherAtoms(engine: engine) else { return nil }
+    /// The box, step and thermostat state, and this rank's atoms (each rank writes its own rows).
+    func restart(engine: MDEngine, rows: AtomRowIndex) -> DistributedRestart {
+        let atoms = LocalAtoms(engine: engine, index: rows)
         var thermostat: [Double] = []
         if case .noseHoover = engine.integrator { thermostat = [engine.thermostatXi, engine.thermostatEta] }
-        var contents = MDRestartFile.Contents(
+        var header = MDRestartFile.Contents(
             units: settings.units.rawValue, step: engine.step, time: engine.time,
             boxLo: [engine.boxLo.x, engine.boxLo.y, engine.boxLo.z], boxHi: [engine.boxHi.x, engine.boxHi.y, engine.boxHi.z],
-            masses: engine.masses, ids: atoms.ids, types: atoms.types.map { $0 - 1 }, positions: atoms.x, velocities: atoms.v,
-            forces: atoms.f, thermostat: thermostat)
-        if engine.pair.coulombCutoff != nil || atoms.q.contains(where: { $0 != 0 }) { contents.charges = atoms.q }
-        if atoms.mol.contains(where: { $0 != 0 }) { contents.molecules = atoms.mol }
+            masses: engine.masses, ids: [], types: [], positions: [], velocities: [], forces: [], thermostat: thermostat)
         if let t = engine.molecularTopology {
-            contents.bonds = t.bonds.flatMap { [Int64($0.type), $0.atoms.0, $0.atoms.1] }
-            contents.angles = t.angles.flatMap { [Int64($0.type), $0.atoms.0, $0.atoms.1, $0.atoms.2] }
-            contents.bondCoeffs = t.bondCoeffs.flatMap { $0 }
-            contents.angleCoeffs = t.angleCoeffs.flatMap { $0 }
+            header.bonds = t.bonds.flatMap { [Int64($0.type), $0.atoms.0, $0.atoms.1] }
+            header.angles = t.angles.flatMap { [Int64($0.type), $0.atoms.0, $0.atoms.1, $0.atoms.2] }
+            header.bondCoeffs = t.bondCoeffs.flatMap { $0 }
+            header.angleCoeffs = t.angleCoeffs.flatMap { $0 }
         }
-        return contents
+        var columns = [atoms.identifiers, atoms.types, atoms.vector("position", 2), atoms.vector("velocity", 5), atoms.vector("force", 8)]
+        if engine.pair.coulombCutoff != nil || engine.charges.qsqsum > 0 { columns.append(atoms.scalar("charge", 11)) }
+        if engine.molecularTopology != nil { columns.append(atoms.int64("molecule", 12)) }
+        return DistributedRestart(header: header, atomCount: engine.totalAtoms, owned: atoms.owned, columns: columns)
+    }
+
+    /// Charges of every atom in id order on rank 0 (nil elsewhere): 16 bytes per atom, once per
+    /// result file (the time-independent H5MD `charge`).
+    func gatherCharges(engine: MDEngine) -> [Double]? {
+        let records = engine.localRecords(), r = MDEngine.recordSize
+        var pairs: [Double] = []
+        for k in stride(from: 0, to: records.count, by: r) { pairs += [records[k], records[k + 11]] }
+        guard let parts = engine.comm.gather(pairs.withUnsafeBytes { Array($0) }, root: 0) else { return nil }
+        var all: [(Double, Double)] = []
+        for p in parts {
+            p.withUnsafeBytes { raw in
+                let v = raw.bindMemory(to: Double.self)
+                for k in stride(from: 0, to: v.count, by: 2) { all.append((v[k], v[k + 1])) }
+            }
+        }
+        return all.sorted { $0.0 < $1.0 }.map(\.1)
     }
 
     /// Right-aligns `text` in `width` columns.
@@ -417,5 +418,53 @@ public struct MDJob {
                 + String(format: " | %10.5g | %10.5g | %10.5g | %6.2f", values.min()!, avg, values.max()!, 100 * avg / max(loop, 1e-12)))
         }
         context.reportCheckpoints()
+    }
+}
+
+/// This rank's atoms as `MDEngine.localRecords()` gives them (id, type, x, v, f; positions
+/// wrapped), in row order, as per-atom columns for H5MD frames and restarts.
+struct LocalAtoms {
+    let records: [Double]
+    let owned: OwnedRows
+
+    init(engine: MDEngine, index: AtomRowIndex) {
+        let records = engine.localRecords(), r = MDEngine.recordSize
+        owned = OwnedRows(ids: stride(from: 0, to: records.count, by: r).map { Int64(records[$0]) }, index: index)
+        self.records = records
+    }
+
+    /// Three f64 per atom from record field `field` (2: position, 5: velocity, 8: force).
+    func vector(_ name: String, _ field: Int) -> AtomColumn {
+        let records = records, r = MDEngine.recordSize
+        return AtomColumn(name, rowBytes: 24) { i, out in
+            for d in 0..<3 { out.storeBytes(of: records[r * i + field + d], toByteOffset: 8 * d, as: Double.self) }
+        }
+    }
+
+    /// H5MD species: the type, 1-based (int32).
+    var species: AtomColumn { int32("species", plus: 1) }
+    /// Restart types: 0-based, as the engine holds them (int32).
+    var types: AtomColumn { int32("type", plus: 0) }
+
+    private func int32(_ name: String, plus: Int32) -> AtomColumn {
+        let records = records, r = MDEngine.recordSize
+        return AtomColumn(name, rowBytes: 4) { i, out in out.storeBytes(of: Int32(records[r * i + 1]) + plus, as: Int32.self) }
+    }
+
+    /// One f64 per atom from record field `field` (11: charge).
+    func scalar(_ name: String, _ field: Int) -> AtomColumn {
+        let records = records, r = MDEngine.recordSize
+        return AtomColumn(name, rowBytes: 8) { i, out in out.storeBytes(of: records[r * i + field], as: Double.self) }
+    }
+
+    /// One i64 per atom from record field `field` (12: molecule id).
+    func int64(_ name: String, _ field: Int) -> AtomColumn {
+        let records = records, r = MDEngine.recordSize
+        return AtomColumn(name, rowBytes: 8) { i, out in out.storeBytes(of: Int64(records[r * i + field]), as: Int64.self) }
+    }
+
+    var identifiers: AtomColumn {
+        let records = records, r = MDEngine.recordSize
+        return AtomColumn("id", rowBytes: 8) { i, out in out.storeBytes(of: Int64(records[r * i]), as: Int64.self) }
     }
 }

@@ -52,8 +52,35 @@ public final class RunContext {
                     runID: runID, created: RunMetadata.timestamp(started))
     }
 
+    /// Bytes and wall time of each output (result, frames, restarts, checkpoints), in the order
+    /// first written.
+    private(set) var writes: [(name: String, statistics: WriteStatistics)] = []
+
+    /// Adds one write of `bytes` that began at `start` (collective writes: every rank calls it).
+    func recordWrite(_ name: String, bytes: UInt64, since start: Date) {
+        recordWrite(name, bytes: bytes, seconds: Date().timeIntervalSince(start))
+    }
+
+    func recordWrite(_ name: String, bytes: UInt64, seconds: Double) {
+        if let k = writes.firstIndex(where: { $0.name == name }) {
+            writes[k].statistics.add(bytes: bytes, seconds: seconds)
+        } else {
+            var statistics = WriteStatistics()
+            statistics.add(bytes: bytes, seconds: seconds)
+            writes.append((name, statistics))
+        }
+    }
+
     /// The checkpoint line of the run summary, when any was written.
     func reportCheckpoints() {
         if let s = schedule.summary { say("  " + s) }
+    }
+
+    /// One summary line per output (after it is published): bytes, write time and bandwidth.
+    func reportWrites() {
+        for (name, statistics) in writes {
+            let count = statistics.writes == 1 ? "" : "\(statistics.writes) writes, "
+            say("  write \(name): \(count)\(statistics.summary)")
+        }
     }
 }

@@ -72,7 +72,7 @@ public struct StatevectorJob {
                 }
                 let here = StatevectorCheckpoint.Position(done: stop.done, layout: stop.layout)
                 try context.schedule.record {
-                    try writeCheckpoint(checkpoint, here, qubits: program.qubitCount, simulator: simulator, comm: comm)
+                    try writeCheckpoint(checkpoint, here, qubits: program.qubitCount, simulator: simulator, context: context)
                 }
                 if case .stop(let signal) = decision {
                     progress.finish()
@@ -85,17 +85,18 @@ public struct StatevectorJob {
         progress.finish()
         let simulationSeconds = Date().timeIntervalSince(simulationStart)
 
-        // Serial HDF5: rank 0 creates the file, then each rank writes its own slice in turn.
+        // Rank 0 creates the file with the amplitudes allocated; every rank writes its slice at
+        // once; rank 0 finishes the metadata and publishes it once every slice is on disk.
+        let writeStart = Date()
         let partial = partialPath(for: outputPath)
-        try comm.agree {
-            if comm.isRoot {
-                try StatevectorFile.create(path: partial, qasm: source, qubits: program.qubitCount,
-                                           gates: program.sourceGateCount,
-                                           amplitudeCount: writeState ? UInt64(1) << UInt64(program.qubitCount) : nil,
-                                           precision: precision.rawValue)
-            }
-        }
-        if writeState { try writeSlices(of: simulator, to: partial, comm: comm) }
+        let dataOffset = try prepareOnRoot(comm: comm) {
+            [try StatevectorFile.create(path: partial, qasm: source, qubits: program.qubitCount,
+                                        gates: program.sourceGateCount,
+                                        amplitudeCount: writeState ? UInt64(1) << UInt64(program.qubitCount) : nil,
+                                        precision: precision.rawValue) ?? 0]
+        }[0]
+        var written: UInt64 = 0
+        if writeState { written = try writeSlices(of: simulator, to: partial, dataOffset: dataOffset, comm: comm) }
         var sent = [Double(result.bytesSent), Double(result.baselineBytesSent)]
         comm.allreduceSum(&sent)
         let metadata = context.metadata(kind: "statevector")
@@ -105,6 +106,7 @@ public struct StatevectorJob {
                                        seed: seed, expectations: result.expectations)
             try publish(partial: partial, final: outputPath)
         }
+        context.recordWrite("result", bytes: written, since: writeStart)
         if resumed || context.schedule.written > 0 { checkpoint.remove(comm) }
         let gates = program.instructions.count
         context.resultPath = outputPath
@@ -135,6 +137,7 @@ public struct StatevectorJob {
             }
         }
         context.reportCheckpoints()
+        context.reportWrites()
         context.say("  wrote \(outputPath)")
     }
 }
@@ -166,26 +169,30 @@ extension StatevectorJob {
     /// The state as it is in memory (physical qubit order) with its position, as `.partial`
     /// then renamed over the previous checkpoint.
     private func writeCheckpoint(_ checkpoint: CheckpointFile, _ position: StatevectorCheckpoint.Position,
-                                 qubits: Int, simulator: Simulator, comm: Communicator) throws {
+                                 qubits: Int, simulator: Simulator, context: RunContext) throws {
+        let comm = context.comm
+        let start = Date()
         let partial = partialPath(for: checkpoint.path)
-        try comm.agree {
-            if comm.isRoot {
-                try StatevectorCheckpoint.create(path: partial, qubits: qubits, precision: precision.rawValue,
-                                                 position: position, configSHA256: checkpoint.owner)
-            }
-        }
-        try writeSlices(of: simulator, to: partial, comm: comm)
+        let dataOffset = try prepareOnRoot(comm: comm) {
+            [try StatevectorCheckpoint.create(path: partial, qubits: qubits, precision: precision.rawValue,
+                                              position: position, configSHA256: checkpoint.owner)]
+        }[0]
+        let written = try writeSlices(of: simulator, to: partial, dataOffset: dataOffset, comm: comm)
         try comm.agree { if comm.isRoot { try publish(partial: partial, final: checkpoint.path) } }
+        context.recordWrite("checkpoint", bytes: written, since: start)
     }
 
     /// Every rank writes its slice of the state, as it is in memory, into `path` (which rank 0
-    /// created), one rank after another (serial HDF5).
-    private func writeSlices(of simulator: Simulator, to path: String, comm: Communicator) throws {
-        try writeDistributed(comm: comm) {
+    /// created) at once, and syncs it; returns the bytes all ranks wrote.
+    private func writeSlices(of simulator: Simulator, to path: String, dataOffset: UInt64, comm: Communicator) throws -> UInt64 {
+        let total = UInt64(1) << UInt64(simulator.qubits)
+        return try writeConcurrently(comm: comm, path: path) { file in
             try simulator.withLocalAmplitudes { local in
                 switch local {
-                case .double(let a): try StatevectorFile.writeAmplitudes(path: path, offset: simulator.localOffset, interleaved: a)
-                case .single(let a): try StatevectorFile.writeAmplitudes(path: path, offset: simulator.localOffset, interleaved: a)
+                case .double(let a):
+                    try StatevectorFile.writeAmplitudes(file, dataOffset: dataOffset, total: total, first: simulator.localOffset, interleaved: a)
+                case .single(let a):
+                    try StatevectorFile.writeAmplitudes(file, dataOffset: dataOffset, total: total, first: simulator.localOffset, interleaved: a)
                 }
             }
         }

@@ -17,7 +17,7 @@ final class StatevectorFileTests: XCTestCase {
                     created: "2025-01-31T12:00:00Z", slurmJobID: slurm)
     }
 
-    /// Four "ranks" write their slabs in turn; returns the expected interleaved values.
+    /// Four "ranks" write their slabs, each through its own handle; returns the expected interleaved values.
     private func writeFourSlabs(path: String, count: Int, single: Bool, bounds: [Int]? = nil) throws -> [Double] {
         var values = testAmplitudes(count, seed: 99)
         if single { values = values.map { Double(Float($0)) } }
@@ -25,14 +25,9 @@ final class StatevectorFileTests: XCTestCase {
         for r in 0..<4 {
             let lo = cuts[r], hi = cuts[r + 1]
             if single {
-                let floats = values[(2 * lo)..<(2 * hi)].map { Float($0) }
-                try floats.withUnsafeBufferPointer {
-                    try StatevectorFile.writeAmplitudes(path: path, offset: UInt64(lo), interleaved: $0)
-                }
+                try writeSlice(path: path, first: lo, ArraySlice(values[(2 * lo)..<(2 * hi)].map { Float($0) }))
             } else {
-                try values[(2 * lo)..<(2 * hi)].withUnsafeBufferPointer {
-                    try StatevectorFile.writeAmplitudes(path: path, offset: UInt64(lo), interleaved: $0)
-                }
+                try writeSlice(path: path, first: lo, values[(2 * lo)..<(2 * hi)])
             }
         }
         return values
@@ -60,16 +55,16 @@ final class StatevectorFileTests: XCTestCase {
         assert got.shape == (1024,), got.shape
         assert np.array_equal(got, expected)
         assert a.attrs['precision'] == 'double' and isinstance(a.attrs['precision'], str)
-        assert a.chunks is not None and a.chunks[0] * 16 <= 1 << 20
+        assert a.chunks is None  # contiguous: every rank writes its slice at one offset
         """, [path, binary])
     }
 
-    func testSingleAmplitudesConvertExactlyAcrossChunkBoundaries() throws {
+    func testSingleAmplitudesConvertExactlyAcrossBlockBoundaries() throws {
         let path = dir.file("sv32.h5.partial")
-        let count = (1 << 17) + 0  // two 1 MiB chunks
+        let count = (1 << 17) + 0  // two 1 MiB conversion blocks
         try StatevectorFile.create(path: path, qasm: qasm, qubits: 17, gates: 2, amplitudeCount: UInt64(count),
                                    precision: "single")
-        // Uneven slabs that start and end inside chunks.
+        // Uneven slabs that start and end inside conversion blocks.
         let expected = try writeFourSlabs(path: path, count: count, single: true,
                                           bounds: [0, 1000, 70_001, 100_000, count])
         let back = try StatevectorFile.readAmplitudes(path: path, offset: 0, count: UInt64(count))
@@ -84,7 +79,7 @@ final class StatevectorFileTests: XCTestCase {
         assert np.array_equal(a[()], expected)
         assert np.array_equal(a[()].astype(np.complex64).astype(np.complex128), expected)
         assert a.attrs['precision'] == 'single'
-        assert a.chunks == (65536,), a.chunks
+        assert a.chunks is None, a.chunks
         """, [path, binary])
     }
 
@@ -94,7 +89,7 @@ final class StatevectorFileTests: XCTestCase {
         try StatevectorFile.create(path: partial, qasm: qasm, qubits: 3, gates: 2, amplitudeCount: 8, precision: "double")
         var amps = [Double](repeating: 0, count: 16)
         amps[0] = 0.5.squareRoot(); amps[6] = 0.5.squareRoot()  // |000> and |011>
-        try amps.withUnsafeBufferPointer { try StatevectorFile.writeAmplitudes(path: partial, offset: 0, interleaved: $0) }
+        try writeSlice(path: partial, first: 0, amps[...])
         let counts: [(outcome: UInt64, count: UInt64)] = [(3, 48), (0, 52)]  // unsorted on purpose
         try StatevectorFile.finish(path: partial, metadata: metadata(), counts: counts, shots: 100, seed: 7,
                                    expectations: [("Z0 Z1", 1.0), ("X0", -0.125), ("Zé", 0.5)])
@@ -190,76 +185,81 @@ final class StatevectorFileTests: XCTestCase {
         let path = dir.file("range.h5")
         try StatevectorFile.create(path: path, qasm: qasm, qubits: 2, gates: 0, amplitudeCount: 4, precision: "double")
         let odd: [Double] = [1, 2, 3]
-        XCTAssertThrowsError(try odd.withUnsafeBufferPointer {
-            try StatevectorFile.writeAmplitudes(path: path, offset: 0, interleaved: $0)
-        })
+        XCTAssertThrowsError(try writeSlice(path: path, first: 0, odd[...]))
         let four = [Double](repeating: 1, count: 4)
-        XCTAssertThrowsError(try four.withUnsafeBufferPointer {
-            try StatevectorFile.writeAmplitudes(path: path, offset: 3, interleaved: $0)
-        }) { XCTAssertTrue($0 is RuntimeError, "\($0)") }
+        XCTAssertThrowsError(try writeSlice(path: path, first: 3, four[...])) { XCTAssertTrue($0 is RuntimeError, "\($0)") }
+        XCTAssertThrowsError(try writeSlice(path: path, first: 3, ArraySlice(four.map { Float($0) }))) { XCTAssertTrue($0 is RuntimeError, "\($0)") }
     }
 
     // MARK: Distributed writing
 
-    func testWriteDistributedTakesTurnsOnRealThreads() throws {
+    func testRanksWriteTheirSlicesAtOnceOnRealThreads() throws {
         let path = dir.file("threads.h5.partial")
         let count = 1 << 12
         let expected = testAmplitudes(count, seed: 5)
-        let order = Locked<[Int]>([])
         let errors = Locked<[String]>([])
+        let offsets = Locked<[UInt64]>([])
+        let bytes = Locked<[UInt64]>([])
         let ranks = InProcessWorld(size: 4)
         ranks.run { comm in
             do {
-                try writeOnRoot(comm: comm) {
-                    try StatevectorFile.create(path: path, qasm: "x", qubits: 12, gates: 0,
-                                               amplitudeCount: UInt64(count), precision: "double")
-                }
+                let offset = try prepareOnRoot(comm: comm) {
+                    [try StatevectorFile.create(path: path, qasm: "x", qubits: 12, gates: 0,
+                                                amplitudeCount: UInt64(count), precision: "double") ?? 0]
+                }[0]
+                offsets.update { $0.append(offset) }
                 let slab = count / comm.size
-                try writeDistributed(comm: comm) {
-                    order.update { $0.append(comm.rank) }
+                let written = try writeConcurrently(comm: comm, path: path) { file in
                     try expected[(2 * slab * comm.rank)..<(2 * slab * (comm.rank + 1))].withUnsafeBufferPointer {
-                        try StatevectorFile.writeAmplitudes(path: path, offset: UInt64(slab * comm.rank), interleaved: $0)
+                        try StatevectorFile.writeAmplitudes(file, dataOffset: offset, total: UInt64(count),
+                                                            first: UInt64(slab * comm.rank), interleaved: $0)
                     }
                 }
+                bytes.update { $0.append(written) }
             } catch {
                 errors.update { $0.append("rank \(comm.rank): \(error)") }
             }
         }
         XCTAssertEqual(errors.value, [])
-        XCTAssertEqual(order.value, [0, 1, 2, 3])
+        XCTAssertEqual(Set(offsets.value).count, 1, "every rank got rank 0's offset")
+        XCTAssertEqual(try amplitudeLayout(path).offset, offsets.value[0])
+        XCTAssertEqual(bytes.value, Array(repeating: UInt64(16 * count), count: 4), "every rank learns the total")
         XCTAssertEqual(try StatevectorFile.readAmplitudes(path: path, offset: 0, count: UInt64(count)), expected)
     }
 
-    func testWriteDistributedFailureReachesEveryRank() throws {
-        let wrote = Locked<[Int]>([])
+    func testConcurrentWriteFailureReachesEveryRank() throws {
+        let path = dir.file("fail.h5.partial")
+        try StatevectorFile.create(path: path, qasm: "x", qubits: 2, gates: 0, amplitudeCount: 4, precision: "double")
         let errors = Locked<[Int: String]>([:])
         let ranks = InProcessWorld(size: 4)
         ranks.run { comm in
             do {
-                try writeDistributed(comm: comm) {
+                try writeConcurrently(comm: comm, path: path) { _ in
                     if comm.rank == 2 { throw RuntimeError("disk full") }
-                    wrote.update { $0.append(comm.rank) }
                 }
             } catch {
                 errors.update { $0[comm.rank] = "\(error)" }
             }
         }
-        XCTAssertEqual(wrote.value, [0, 1], "rank 3 must not write after rank 2 failed")
         let e = errors.value
         XCTAssertEqual(e.count, 4, "every rank throws")
-        XCTAssertEqual(e[2], "disk full")
-        for r in [0, 1, 3] {
-            XCTAssertTrue(e[r]?.contains("rank 2") == true && e[r]?.contains("disk full") == true, e[r] ?? "nil")
-        }
+        for r in 0..<4 { XCTAssertTrue(e[r]?.contains("disk full") == true, e[r] ?? "nil") }
     }
 
-    func testWriteDistributedWithSerialCommunicator() throws {
+    func testConcurrentWriteWithSerialCommunicator() throws {
+        let path = dir.file("serial.h5")
+        try StatevectorFile.create(path: path, qasm: "x", qubits: 1, gates: 0, amplitudeCount: 2, precision: "double")
         var calls = 0
-        try writeDistributed(comm: SerialCommunicator()) { calls += 1 }
+        XCTAssertEqual(try writeConcurrently(comm: SerialCommunicator(), path: path) { file in
+            calls += 1
+            try [1.0, 2.0].withUnsafeBytes { try file.write($0, at: try amplitudeLayout(path).offset) }
+        }, 16)
         XCTAssertEqual(calls, 1)
+        XCTAssertEqual(try StatevectorFile.readAmplitudes(path: path, offset: 0, count: 1), [1, 2])
         XCTAssertThrowsError(try writeOnRoot(comm: SerialCommunicator()) { throw InputError("bad") }) {
             XCTAssertTrue($0 is InputError)
         }
+        XCTAssertThrowsError(try SharedFile(path: dir.file("missing.h5"))) { XCTAssertTrue($0 is RuntimeError) }
     }
 
     // MARK: Publication and early checks

@@ -1,5 +1,6 @@
 import ForgeCore
 import Foundation
+@testable import ResultsIO
 import XCTest
 
 /// A fresh directory under the system temp dir, removed by `remove()`.
@@ -81,3 +82,27 @@ func capturingStderr(_ body: () throws -> Void) rethrows -> String {
 
 /// In-process ranks on threads: collectives meet at a condition variable. Enough to run
 /// rank-ordered writing with real concurrency in a test.
+
+/// The byte offset and length of /state/amplitudes in a file `StatevectorFile.create` made.
+func amplitudeLayout(_ path: String) throws -> (offset: UInt64, total: UInt64) {
+    let file = try H5File.open(path)
+    let dataset = try file.openDataset(StatevectorFile.amplitudesPath)
+    return (try dataset.fileOffset(), try dataset.shape()[0])
+}
+
+/// One writer's slice of amplitudes through its own `SharedFile`, as a rank writes it.
+func writeSlice<T>(path: String, first: Int, _ values: ArraySlice<T>) throws {
+    let (offset, total) = try amplitudeLayout(path)
+    let file = try SharedFile(path: path)
+    try values.withUnsafeBufferPointer { buffer in
+        switch buffer {
+        case let d as UnsafeBufferPointer<Double>:
+            try StatevectorFile.writeAmplitudes(file, dataOffset: offset, total: total, first: UInt64(first), interleaved: d)
+        case let f as UnsafeBufferPointer<Float>:
+            try StatevectorFile.writeAmplitudes(file, dataOffset: offset, total: total, first: UInt64(first), interleaved: f)
+        default:
+            fatalError("amplitudes are Double or Float")
+        }
+    }
+    try file.close()
+}
