@@ -102,29 +102,31 @@ public struct QubitHamiltonian: Sendable {
     }
 }
 
-/// One fermionic excitation operator T − T† of a UCC ansatz: an anti-Hermitian sum i·Σ c_k P_k of
-/// mutually commuting Pauli products, so exp(θ(T − T†)) = Π_k exp(−i(−2θc_k)/2·P_k) exactly.
+/// One fermionic excitation operator G = T − T† of a UCC ansatz, T = a†_a (a†_b) (a_j) a_i.
+/// Under Jordan–Wigner G pairs each determinant |g⟩ with i, j filled and a, b empty with
+/// T|g⟩ = s_g|g'⟩ and annihilates every other one, so exp(θG) is a Givens rotation on those
+/// pairs (`PairRotation`) — the same operator as the product of its commuting Pauli rotations,
+/// at 1/16 of a double's basis states instead of 8 sweeps over all of them.
 public struct Excitation: Sendable, CustomStringConvertible {
     /// Spin orbitals emptied and filled (qubit indices).
     public let occupied: [Int], virtual: [Int]
-    public let paulis: [PauliString]
-    /// c_k: the rotation angle of P_k is −2θ·c_k.
-    public let weights: [Double]
+    public let rotation: PairRotation
 
-    public init(occupied: [Int], virtual: [Int], qubits: Int) {
+    public init(occupied: [Int], virtual: [Int]) {
         (self.occupied, self.virtual) = (occupied, virtual)
-        // T = a†_a (a†_b) (a_j) a_i
-        var t = QubitOperator.identity()
-        for a in virtual { t = t * QubitOperator.creation(a) }
-        for i in occupied.reversed() { t = t * QubitOperator.annihilation(i) }
-        var dagger = QubitOperator.identity()
-        for i in occupied { dagger = dagger * QubitOperator.creation(i) }
-        for a in virtual.reversed() { dagger = dagger * QubitOperator.annihilation(a) }
-        var g = t
-        g += Complex(-1) * dagger
-        let terms = g.pauliTerms(cutoff: 1e-12)
-        paulis = terms.map { PauliString(xMask: $0.x, zMask: $0.z, qubits: qubits) }
-        weights = terms.map { $0.coefficient.imaginary }
+        let bits = { (ps: [Int]) in ps.reduce(UInt64(0)) { $0 | UInt64(1) << UInt64($1) } }
+        let mask = bits(occupied) | bits(virtual), from = bits(occupied)
+        // a_p and a†_p on |state⟩ give (−1)^{popcount(state below p)}: T applies a_i, a_j, a†_b,
+        // a†_a in turn. The pattern bits fix part of the sign; the rest is the parity of g's
+        // other bits below an odd number of the four positions.
+        var state = from, sign = 1.0, parity: UInt64 = 0
+        for p in occupied + virtual.reversed() {
+            let below = (UInt64(1) << UInt64(p)) - 1
+            if (state & below).nonzeroBitCount & 1 == 1 { sign = -sign }
+            parity ^= below
+            state ^= UInt64(1) << UInt64(p)
+        }
+        rotation = PairRotation(mask: mask, from: from, parity: parity & ~mask, sign: sign)
     }
 
     public var description: String { "\(occupied)→\(virtual)" }
@@ -138,18 +140,18 @@ public func uccsdExcitations(_ h: ElectronicHamiltonian) -> [Excitation] {
     let betaOcc = Array(n..<(n + h.betaElectrons)), betaVirt = Array((n + h.betaElectrons)..<(2 * n))
     var out: [Excitation] = []
     for (occ, virt) in [(alphaOcc, alphaVirt), (betaOcc, betaVirt)] {
-        for i in occ { for a in virt { out.append(Excitation(occupied: [i], virtual: [a], qubits: qubits)) } }
+        for i in occ { for a in virt { out.append(Excitation(occupied: [i], virtual: [a])) } }
     }
     func sameSpinDoubles(_ occ: [Int], _ virt: [Int]) {
         for (x, i) in occ.enumerated() { for j in occ[(x + 1)...] {
             for (y, a) in virt.enumerated() { for b in virt[(y + 1)...] {
-                out.append(Excitation(occupied: [i, j], virtual: [a, b], qubits: qubits))
+                out.append(Excitation(occupied: [i, j], virtual: [a, b]))
             } }
         } }
     }
     sameSpinDoubles(alphaOcc, alphaVirt)
     for i in alphaOcc { for j in betaOcc { for a in alphaVirt { for b in betaVirt {
-        out.append(Excitation(occupied: [i, j], virtual: [a, b], qubits: qubits))
+        out.append(Excitation(occupied: [i, j], virtual: [a, b]))
     } } } }
     sameSpinDoubles(betaOcc, betaVirt)
     return out
@@ -170,14 +172,14 @@ public func generalizedExcitations(_ h: ElectronicHamiltonian) -> [Excitation] {
     func spin(_ p: Int) -> Int { p < n ? 0 : 1 }
     var out: [Excitation] = []
     for p in 0..<qubits { for q in (p + 1)..<qubits where spin(p) == spin(q) {
-        out.append(Excitation(occupied: [p], virtual: [q], qubits: qubits))
+        out.append(Excitation(occupied: [p], virtual: [q]))
     } }
     var pairs: [(Int, Int)] = []
     for p in 0..<qubits { for q in (p + 1)..<qubits { pairs.append((p, q)) } }
     for (a, from) in pairs.enumerated() {
         for to in pairs[(a + 1)...] {
             guard Set([from.0, from.1, to.0, to.1]).count == 4, spin(from.0) + spin(from.1) == spin(to.0) + spin(to.1) else { continue }
-            out.append(Excitation(occupied: [from.0, from.1], virtual: [to.0, to.1], qubits: qubits))
+            out.append(Excitation(occupied: [from.0, from.1], virtual: [to.0, to.1]))
         }
     }
     return out
