@@ -135,7 +135,7 @@ public struct Excitation: Sendable, CustomStringConvertible {
 /// Singles and doubles that conserve S_z, from the Hartree–Fock determinant: α singles, β singles,
 /// then doubles (αα, αβ, ββ), the order Qiskit Nature's UCCSD uses.
 public func uccsdExcitations(_ h: ElectronicHamiltonian) -> [Excitation] {
-    let n = h.orbitalCount, qubits = 2 * n
+    let n = h.orbitalCount
     let alphaOcc = Array(0..<h.alphaElectrons), alphaVirt = Array(h.alphaElectrons..<n)
     let betaOcc = Array(n..<(n + h.betaElectrons)), betaVirt = Array((n + h.betaElectrons)..<(2 * n))
     var out: [Excitation] = []
