@@ -2,8 +2,8 @@
 // rotations in the planes of basis-state pairs, and a real-weighted Pauli sum (a qubit
 // Hamiltonian) applied once per energy. The amplitudes live in one sector of conserved bit
 // counts (the α and β electron numbers under Jordan–Wigner) that every operation here keeps, so
-// sweeps visit only that sector's indices and an excitation only its 2^(n−4) (double) or 2^(n−2)
-// (single) index pairs. No dense matrices, no circuits. A partner amplitude behind rank-index bits
+// sweeps visit only that sector's indices and an excitation only its index pairs inside it (listed
+// once per excitation). No dense matrices, no circuits. A partner amplitude behind rank-index bits
 // is fetched from the partner rank in bounded chunks, as the gate kernels do.
 import ComplexModule
 import RealModule
@@ -21,9 +21,7 @@ extension PauliString {
             default: return "I"
             }
         }
-        // Pauli.swift declares only the parsing initialiser; "II" always parses.
-        self = try! PauliString(parsing: "II", qubits: 2)
-        (self.xMask, self.zMask, label) = (xMask, zMask, String(letters))
+        self.init(xMask: xMask, zMask: zMask, label: String(letters))
     }
 }
 
@@ -81,8 +79,9 @@ public struct BitCountSector: Sendable {
 
 /// exp(θG) for a real generator G that pairs |g⟩ (g & mask == from) with |g ⊕ mask⟩:
 /// G|g⟩ = s_g|g ⊕ mask⟩, G|g ⊕ mask⟩ = −s_g|g⟩ with s_g = sign·(−1)^{popcount(g & parity)},
-/// and G|h⟩ = 0 for every other basis state. A Jordan–Wigner excitation T − T† is one (its
-/// sign string is the parity), so its exponential is a Givens rotation on each pair.
+/// and G|h⟩ = 0 for every other basis state; G must keep the state's sector. A Jordan–Wigner
+/// excitation T − T† is one (its sign string is the parity), so exp(θG) is a Givens rotation on
+/// each pair.
 public struct PairRotation: Sendable {
     public let mask: UInt64, from: UInt64, parity: UInt64
     public let sign: Double
@@ -191,63 +190,48 @@ public final class AnsatzState {
         }
     }
 
-    /// Where this rank's members of `r`'s pairs are: every local index `sub | pattern` for `sub` a
-    /// subset of `free`; `role` says whether they are first members (g & mask == from), second
-    /// members, both (the pair is local: `pattern` gives the first, `g ^ localMask` the second) or
-    /// none; the other member of a remote pair lives on `partner` at the same local index ⊕ localMask.
+    /// This rank's members of a rotation's pairs: the local indices g of sector states with
+    /// g & mask == pattern (on the mask's local bits), ascending. `role` says whether they are
+    /// first members (g & mask == from), second members, both (the pair is local: g is the first,
+    /// g ^ localMask the second) or none; the other member of a remote pair lives on `partner` at
+    /// g ^ localMask, and both ranks list their members in the same order (ascending in the free bits).
     private struct PairLayout {
         enum Role { case both, first, second, none }
         let role: Role
-        let free: UInt64, pattern: UInt64, localMask: UInt64
+        let members: [Int32]
+        let localMask: Int
         let partner: Int
-        var members: Int { 1 << free.nonzeroBitCount }
     }
 
+    /// Layouts by (mask, from): built once per excitation, reused by every sweep.
+    private var layouts: [SIMD2<UInt64>: PairLayout] = [:]
+
     private func layout(_ r: PairRotation) -> PairLayout {
+        let key = SIMD2(r.mask, r.from)
+        if let l = layouts[key] { return l }
         let s = state
         let local = UInt64(s.localCount - 1), shift = UInt64(s.localQubitCount)
         let maskHigh = r.mask >> shift, fromHigh = r.from >> shift, rank = UInt64(s.comm.rank)
-        let free = local & ~r.mask, localMask = r.mask & local
         let role: PairLayout.Role
         if maskHigh == 0 { role = .both }
         else if rank & maskHigh == fromHigh { role = .first }
         else if rank & maskHigh == fromHigh ^ maskHigh { role = .second }
         else { role = .none }
         let pattern = role == .second ? (r.from ^ r.mask) & local : r.from & local
-        return PairLayout(role: role, free: free, pattern: pattern, localMask: localMask, partner: s.comm.rank ^ Int(maskHigh))
+        // The generator keeps the sector, so a pair's members are both in it or both out.
+        let members = role == .none ? [] : support.filter { UInt64($0) & r.mask & local == pattern }.map { Int32($0) }
+        let l = PairLayout(role: role, members: members, localMask: Int(r.mask & local), partner: s.comm.rank ^ Int(maskHigh))
+        layouts[key] = l
+        return l
     }
 
-    /// The `k`-th subset of `free` in ascending order (bit j of k deposited at free's j-th set bit).
-    @inline(__always) private static func deposit(_ k: Int, _ free: UInt64) -> UInt64 {
-        var out: UInt64 = 0, bits = free, k = UInt64(k)
-        while k != 0 && bits != 0 {
-            let low = bits & (0 &- bits)
-            if k & 1 == 1 { out |= low }
-            bits ^= low
-            k >>= 1
-        }
-        return out
-    }
-
-    /// Calls `body(k0, k1, sub0)` over parts of the members 0 ..< count on the team's threads,
-    /// sub0 being member k0's subset of `free`; a part walks on with `sub = (sub − free) & free`.
-    private func forEachMemberRange(_ count: Int, free: UInt64, _ body: (Int, Int, UInt64) -> Void) {
-        state.team.forEach(count) { range in
-            body(range.lowerBound, range.upperBound, Self.deposit(range.lowerBound, free))
-        }
-    }
-
-    /// The partner's amplitudes of `source` at this rank's members k0 ..< k0 + count of a remote
-    /// pair layout, packed into `partnerBlocks + chunk`; calls `body(k0, count, packed)` chunk by chunk.
+    /// The partner's amplitudes of `source` at this rank's members of a remote pair layout, chunk
+    /// by chunk: calls `body(k0, count, packed)` with packed[k] the partner of member k0 + k.
     private func withRemoteMembers(_ l: PairLayout, of source: AnsatzState, _ body: (Int, Int, UnsafePointer<SIMD2<Double>>) -> Void) {
         let s = state, chunk = s.chunkCount, a = source.state.amplitudes
-        var sub: UInt64 = 0
-        for k0 in Swift.stride(from: 0, to: l.members, by: chunk) {
-            let count = min(chunk, l.members - k0)
-            for k in 0..<count {
-                partnerBlocks[k] = a[Int(sub | l.pattern)]
-                sub = (sub &- l.free) & l.free
-            }
+        for k0 in Swift.stride(from: 0, to: l.members.count, by: chunk) {
+            let count = min(chunk, l.members.count - k0)
+            for k in 0..<count { partnerBlocks[k] = a[Int(l.members[k0 + k])] }
             let bytes = count * MemoryLayout<SIMD2<Double>>.stride
             s.comm.sendrecv(UnsafeRawBufferPointer(start: partnerBlocks, count: bytes),
                             into: UnsafeMutableRawBufferPointer(start: partnerBlocks + chunk, count: bytes), partner: l.partner)
@@ -266,27 +250,25 @@ public final class AnsatzState {
         @inline(__always) func signed(_ g: Int) -> SIMD2<Double> {
             SIMD2(repeating: ((offset | UInt64(g)) & r.parity).nonzeroBitCount & 1 == 0 ? sine : -sine)
         }
-        switch l.role {
-        case .none: return
-        case .both:
-            forEachMemberRange(l.members, free: l.free) { k0, k1, start in
-                var sub = start
-                for _ in k0..<k1 {
-                    let g = Int(sub | l.pattern), h = g ^ Int(l.localMask)
-                    let s = signed(g), x = a[g], y = a[h]
-                    a[g] = c * x - s * y
-                    a[h] = c * y + s * x
-                    sub = (sub &- l.free) & l.free
+        l.members.withUnsafeBufferPointer { members in
+            switch l.role {
+            case .none: return
+            case .both:
+                state.team.forEach(members.count) { range in
+                    for k in range {
+                        let g = Int(members[k]), h = g ^ l.localMask
+                        let s = signed(g), x = a[g], y = a[h]
+                        a[g] = c * x - s * y
+                        a[h] = c * y + s * x
+                    }
                 }
-            }
-        case .first, .second:
-            let direction: Double = l.role == .first ? -1 : 1
-            var sub: UInt64 = 0
-            withRemoteMembers(l, of: self) { _, count, partner in
-                for k in 0..<count {
-                    let g = Int(sub | l.pattern)
-                    a[g] = c * a[g] + direction * signed(g) * partner[k]
-                    sub = (sub &- l.free) & l.free
+            case .first, .second:
+                let direction: Double = l.role == .first ? -1 : 1
+                withRemoteMembers(l, of: self) { k0, count, partner in
+                    for k in 0..<count {
+                        let g = Int(members[k0 + k])
+                        a[g] = c * a[g] + direction * signed(g) * partner[k]
+                    }
                 }
             }
         }
@@ -302,35 +284,35 @@ public final class AnsatzState {
             ((offset | UInt64(g)) & r.parity).nonzeroBitCount & 1 == 0 ? r.sign : -r.sign
         }
         @inline(__always) func re(_ u: SIMD2<Double>, _ v: SIMD2<Double>) -> Double { u.x * v.x + u.y * v.y }
-        switch l.role {
-        case .none: return 0
-        case .both:
-            let run = threadGrain, runs = (l.members + run - 1) / run
-            let partial = UnsafeMutableBufferPointer<Double>.allocate(capacity: runs)
-            defer { partial.deallocate() }
-            ThreadTeam(threads: threads, minimumItemsPerThread: 1).forEach(runs) { range in
-                for p in range {
-                    var sub = Self.deposit(p * run, l.free), sum = 0.0
-                    for _ in (p * run)..<min(l.members, (p + 1) * run) {
-                        let g = Int(sub | l.pattern), h = g ^ Int(l.localMask)
-                        sum += s(g) * (re(b[h], a[g]) - re(b[g], a[h]))
-                        sub = (sub &- l.free) & l.free
+        return l.members.withUnsafeBufferPointer { members in
+            switch l.role {
+            case .none: return 0
+            case .both:
+                let run = threadGrain, runs = (members.count + run - 1) / run
+                let partial = UnsafeMutableBufferPointer<Double>.allocate(capacity: runs)
+                defer { partial.deallocate() }
+                ThreadTeam(threads: threads, minimumItemsPerThread: 1).forEach(runs) { range in
+                    for p in range {
+                        var sum = 0.0
+                        for k in (p * run)..<min(members.count, (p + 1) * run) {
+                            let g = Int(members[k]), h = g ^ l.localMask
+                            sum += s(g) * (re(b[h], a[g]) - re(b[g], a[h]))
+                        }
+                        partial[p] = sum
                     }
-                    partial[p] = sum
                 }
-            }
-            return partial.reduce(0, +)
-        case .first, .second:
-            let direction: Double = l.role == .first ? -1 : 1
-            var sub: UInt64 = 0, sum = 0.0
-            withRemoteMembers(l, of: self) { _, count, partner in
-                for k in 0..<count {
-                    let g = Int(sub | l.pattern)
-                    sum += direction * s(g) * re(b[g], partner[k])
-                    sub = (sub &- l.free) & l.free
+                return partial.reduce(0, +)
+            case .first, .second:
+                let direction: Double = l.role == .first ? -1 : 1
+                var sum = 0.0
+                withRemoteMembers(l, of: self) { k0, count, partner in
+                    for k in 0..<count {
+                        let g = Int(members[k0 + k])
+                        sum += direction * s(g) * re(b[g], partner[k])
+                    }
                 }
+                return sum
             }
-            return sum
         }
     }
 
