@@ -421,6 +421,7 @@ struct NuclearDynamicsSpec {
         let potential = VQEPotential(elements: molecule.elements, charge: molecule.charge, multiplicity: molecule.multiplicity,
                                      comm: comm, settings: settings.optimizer)
         potential.activeSpace = molecule.activeSpace
+        potential.threads = defaultThreadsPerRank()
         return potential
     }
 
