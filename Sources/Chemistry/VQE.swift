@@ -1,6 +1,6 @@
 // The variational quantum eigensolver on the distributed statevector: a UCC ansatz as products of
-// Pauli rotations applied to the Hartree–Fock determinant, energies from grouped Pauli
-// expectations, gradients by the adjoint method (one backward sweep, exact), BFGS on top, and
+// excitations (Givens rotations on determinant pairs) applied to the Hartree–Fock determinant,
+// energies from one grouped H|ψ⟩, gradients by the adjoint method (one backward sweep, exact), BFGS on top, and
 // ADAPT-VQE (Grimsley et al. 2019) growing the ansatz from the excitation pool.
 import ForgeCore
 import Foundation

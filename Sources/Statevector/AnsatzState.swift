@@ -328,30 +328,41 @@ public final class AnsatzState {
     public func apply(_ h: PauliSumGroups, into target: AnsatzState) {
         let s = state
         precondition(target !== self && target.state.localCount == s.localCount)
-        let offset = s.globalOffset, out = target.state.amplitudes
+        let offset = s.globalOffset, out = target.state.amplitudes, sector = self.sector
         out.update(repeating: .zero, count: s.localCount)
-        let sector = self.sector
         support.withUnsafeBufferPointer { support in
-            for group in h.groups {
+            /// out_g += Σ_t c_t i^{#Y_t} (−1)^{popcount((g⊕x) & z_t)} ψ_{g⊕x} for the sector indices
+            /// support[rows], ψ_{g⊕x} being paired[(g − start) ^ lowX].
+            func accumulate(_ group: PauliSumGroups.Group, rows: Range<Int>, paired: UnsafePointer<SIMD2<Double>>, start: Int, lowX: Int) {
                 let x = group.xMask
                 group.zMasks.withUnsafeBufferPointer { zMasks in
                     group.phases.withUnsafeBufferPointer { phases in
-                        forEachPairedBlock(xMask: x) { start, paired, lowX in
-                            let block = start >> chunkShift
-                            let first = blockSupport[block], count = blockSupport[block + 1] - first
-                            s.team.forEach(count) { range in
-                                for i in range {
-                                    let g = support[first + i], source = (offset | UInt64(g)) ^ x
-                                    // H keeps the sector: a partner outside it holds zero.
-                                    guard sector.contains(source) else { continue }
-                                    var f = SIMD2<Double>.zero
-                                    for t in zMasks.indices {
-                                        f += (source & zMasks[t]).nonzeroBitCount & 1 == 0 ? phases[t] : -phases[t]
-                                    }
-                                    out[g] += Kernels.mul(f, paired[(g - start) ^ lowX])
-                                }
+                        for i in rows {
+                            let g = support[i], source = (offset | UInt64(g)) ^ x
+                            // H keeps the sector: a partner outside it holds zero.
+                            guard sector.contains(source) else { continue }
+                            var f = SIMD2<Double>.zero
+                            for t in zMasks.indices {
+                                f += (source & zMasks[t]).nonzeroBitCount & 1 == 0 ? phases[t] : -phases[t]
                             }
+                            out[g] += Kernels.mul(f, paired[(g - start) ^ lowX])
                         }
+                    }
+                }
+            }
+            let rankBits = ~UInt64(s.localCount - 1)
+            // Groups within the rank: one threaded pass, each thread its own rows for every group.
+            s.team.forEach(support.count) { rows in
+                for group in h.groups where group.xMask & rankBits == 0 {
+                    accumulate(group, rows: rows, paired: UnsafePointer(s.amplitudes), start: 0, lowX: Int(group.xMask))
+                }
+            }
+            // Groups pairing with another rank: block by block, the partner's block exchanged.
+            for group in h.groups where group.xMask & rankBits != 0 {
+                forEachPairedBlock(xMask: group.xMask) { start, paired, lowX in
+                    let block = start >> chunkShift, first = blockSupport[block]
+                    s.team.forEach(blockSupport[block + 1] - first) { rows in
+                        accumulate(group, rows: (first + rows.lowerBound)..<(first + rows.upperBound), paired: paired, start: start, lowX: lowX)
                     }
                 }
             }
