@@ -154,39 +154,25 @@ public final class AnsatzState {
     }
     public var localCount: Int { state.localCount }
 
-    // MARK: chunked partner access
+    // MARK: partner amplitudes on other ranks
 
     private var chunkShift: Int { state.chunkCount.trailingZeroBitCount }
 
-    /// Copies block `block` of the amplitudes paired by `partner` (this rank's or the partner's)
-    /// into `buffer`: ranks call it in the same block order, so the exchanges match.
-    private func fetch(block: Int, partner: Int, into buffer: UnsafeMutablePointer<SIMD2<Double>>) {
-        let s = state, count = s.chunkCount
-        let source = s.amplitudes + block * count
-        if partner == s.comm.rank {
-            buffer.update(from: source, count: count)
-        } else {
-            let bytes = count * MemoryLayout<SIMD2<Double>>.stride
-            s.comm.sendrecv(UnsafeRawBufferPointer(start: source, count: bytes),
-                            into: UnsafeMutableRawBufferPointer(start: buffer, count: bytes), partner: partner)
-        }
-    }
-
     /// Calls `body(blockStart, paired, lowX)` for every block, where `paired[j ^ lowX]` is
-    /// ψ_{g ⊕ x} for g = offset + blockStart + j. Read-only on this state.
-    private func forEachPairedBlock(xMask x: UInt64, _ body: (Int, UnsafePointer<SIMD2<Double>>, Int) -> Void) {
-        let s = state
+    /// ψ_{g ⊕ x} for g = offset + blockStart + j, for an x with rank-index bits: the partner
+    /// rank's block is fetched into `partnerBlocks` (ranks go through the blocks in the same
+    /// order, so the exchanges match). Read-only on this state.
+    private func forEachRemotePairedBlock(xMask x: UInt64, _ body: (Int, UnsafePointer<SIMD2<Double>>, Int) -> Void) {
+        let s = state, count = s.chunkCount, bytes = count * MemoryLayout<SIMD2<Double>>.stride
         let localX = Int(x & UInt64(s.localCount - 1))
         let partner = s.comm.rank ^ Int(x >> UInt64(s.localQubitCount))
-        let highX = localX >> chunkShift, lowX = localX & (s.chunkCount - 1)
+        precondition(partner != s.comm.rank)
+        let highX = localX >> chunkShift, lowX = localX & (count - 1)
         for block in 0..<(s.localCount >> chunkShift) {
-            let sourceBlock = block ^ highX
-            if partner == s.comm.rank {
-                body(block << chunkShift, UnsafePointer(s.amplitudes + (sourceBlock << chunkShift)), lowX)
-            } else {
-                fetch(block: sourceBlock, partner: partner, into: partnerBlocks)
-                body(block << chunkShift, UnsafePointer(partnerBlocks), lowX)
-            }
+            let source = s.amplitudes + ((block ^ highX) << chunkShift)
+            s.comm.sendrecv(UnsafeRawBufferPointer(start: source, count: bytes),
+                            into: UnsafeMutableRawBufferPointer(start: partnerBlocks, count: bytes), partner: partner)
+            body(block << chunkShift, UnsafePointer(partnerBlocks), lowX)
         }
     }
 
@@ -359,7 +345,7 @@ public final class AnsatzState {
             }
             // Groups pairing with another rank: block by block, the partner's block exchanged.
             for group in h.groups where group.xMask & rankBits != 0 {
-                forEachPairedBlock(xMask: group.xMask) { start, paired, lowX in
+                forEachRemotePairedBlock(xMask: group.xMask) { start, paired, lowX in
                     let block = start >> chunkShift, first = blockSupport[block]
                     s.team.forEach(blockSupport[block + 1] - first) { rows in
                         accumulate(group, rows: (first + rows.lowerBound)..<(first + rows.upperBound), paired: paired, start: start, lowX: lowX)
