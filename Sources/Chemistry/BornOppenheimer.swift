@@ -19,6 +19,8 @@ public final class VQEPotential {
     public var settings: OptimizerSettings
     /// Basis set and active space of every geometry's Hamiltonian (STO-3G, all orbitals, by default).
     public var activeSpace = ActiveSpaceSettings()
+    /// Threads per rank of every VQE.
+    public var threads = 1
     /// Parameters of the last undisplaced geometry: the next step's starting point.
     public private(set) var parameters: [Double]?
     /// The last undisplaced geometry's VQE, Hamiltonian and RHF energy (for the result file).
@@ -37,7 +39,8 @@ public final class VQEPotential {
         let (h, rhf) = try ElectronicHamiltonian.activeSpace(elements: elements, positions: positions, charge: charge,
                                                              multiplicity: multiplicity, settings: activeSpace)
         let q = QubitHamiltonian(jordanWigner: h)
-        let objective = try VariationalEnergy(hamiltonian: q, reference: hartreeFockIndex(h), excitations: uccsdExcitations(h), comm: comm)
+        let objective = try VariationalEnergy(hamiltonian: q, reference: hartreeFockIndex(h), excitations: uccsdExcitations(h),
+                                              comm: comm, threads: threads)
         vqeRuns += 1
         return (runVQE(objective, start: start, settings: settings), q, rhf.energy)
     }

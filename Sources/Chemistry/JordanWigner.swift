@@ -1,61 +1,45 @@
 // Fermion → qubit mapping (Jordan–Wigner). Spin orbitals in block order, as Qiskit Nature:
 // qubit p is spatial orbital p with spin α, qubit n + p the same orbital with spin β.
-import ComplexModule
 import Statevector
 
-/// A product X^x·Z^z (all X factors left of all Z factors): the algebra closes on these with
-/// real signs, and X^x Z^z = (−i)^{popcount(x & z)} · the Hermitian Pauli product P(x, z).
-struct XZProduct: Hashable, Comparable {
-    var x: UInt64, z: UInt64
-    static func < (a: XZProduct, b: XZProduct) -> Bool { (a.x, a.z) < (b.x, b.z) }
-}
+/// A real linear combination of products of ladder operators, expanded straight into products
+/// X^x·Z^z (all X factors left of all Z factors): a†_p = ½·X_p Z_{<p} + ½·X_p Z_{≤p},
+/// a_p = ½·X_p Z_{<p} − ½·X_p Z_{≤p}, and (X^a Z^b)(X^c Z^d) = (−1)^{popcount(b & c)} X^{a⊕c} Z^{b⊕d}.
+/// Every product lands in one flat list, merged once by sorting: no intermediate operators (the
+/// Hamiltonian of 7 orbitals is ~150 000 such products).
+struct LadderSum {
+    private var products: [(x: UInt64, z: UInt64, c: Double)] = []
 
-/// A linear combination of X^x Z^z products.
-struct QubitOperator {
-    var terms: [XZProduct: Complex<Double>] = [:]
-
-    static func identity(_ c: Double = 1) -> QubitOperator { QubitOperator(terms: [XZProduct(x: 0, z: 0): Complex(c)]) }
-
-    /// a†_p = Z_{<p}·(X_p − iY_p)/2 = ½·X_p Z_{<p} + ½·X_p Z_{≤p}.
-    static func creation(_ p: Int) -> QubitOperator {
-        let below = (UInt64(1) << UInt64(p)) - 1, bit = UInt64(1) << UInt64(p)
-        return QubitOperator(terms: [XZProduct(x: bit, z: below): Complex(0.5), XZProduct(x: bit, z: below | bit): Complex(0.5)])
-    }
-
-    /// a_p = Z_{<p}·(X_p + iY_p)/2 = ½·X_p Z_{<p} − ½·X_p Z_{≤p}.
-    static func annihilation(_ p: Int) -> QubitOperator {
-        let below = (UInt64(1) << UInt64(p)) - 1, bit = UInt64(1) << UInt64(p)
-        return QubitOperator(terms: [XZProduct(x: bit, z: below): Complex(0.5), XZProduct(x: bit, z: below | bit): Complex(-0.5)])
-    }
-
-    /// (X^a Z^b)(X^c Z^d) = (−1)^{popcount(b & c)} X^{a⊕c} Z^{b⊕d}.
-    static func * (l: QubitOperator, r: QubitOperator) -> QubitOperator {
-        var out = QubitOperator()
-        for (a, ca) in l.terms {
-            for (b, cb) in r.terms {
-                let sign: Double = (a.z & b.x).nonzeroBitCount & 1 == 0 ? 1 : -1
-                out.terms[XZProduct(x: a.x ^ b.x, z: a.z ^ b.z), default: .zero] += ca * cb * Complex(sign)
+    /// Adds c · ops[0] · ops[1] · … (create: a†, else a).
+    mutating func add(_ c: Double, _ ops: [(orbital: Int, create: Bool)]) {
+        for choice in 0..<(1 << ops.count) {
+            var x: UInt64 = 0, z: UInt64 = 0, value = c
+            for (k, op) in ops.enumerated() {
+                let bit = UInt64(1) << UInt64(op.orbital), upper = (choice >> k) & 1 == 1
+                if (z & bit).nonzeroBitCount & 1 == 1 { value = -value }
+                x ^= bit
+                z ^= upper ? (bit << 1) - 1 : bit - 1
+                value *= upper && !op.create ? -0.5 : 0.5
             }
+            products.append((x, z, value))
+        }
+    }
+
+    /// Hermitian Pauli products P(x, z) with real coefficients, sorted by (x, z) (so every rank
+    /// sums in the same order), dropping |c| < `cutoff`. X^x Z^z = (−i)^{#Y}·P: in a Hermitian sum
+    /// the parts with odd #Y (imaginary coefficients) cancel to round-off.
+    func pauliTerms(cutoff: Double = 1e-14) -> [(x: UInt64, z: UInt64, coefficient: Double)] {
+        let sorted = products.sorted { ($0.x, $0.z) < ($1.x, $1.z) }
+        var out: [(x: UInt64, z: UInt64, coefficient: Double)] = []
+        var k = 0
+        while k < sorted.count {
+            let (x, z) = (sorted[k].x, sorted[k].z)
+            var sum = 0.0
+            while k < sorted.count && sorted[k].x == x && sorted[k].z == z { sum += sorted[k].c; k += 1 }
+            let y = (x & z).nonzeroBitCount & 3
+            if y & 1 == 0 && abs(sum) >= cutoff { out.append((x, z, y == 0 ? sum : -sum)) }
         }
         return out
-    }
-
-    static func += (l: inout QubitOperator, r: QubitOperator) {
-        for (k, c) in r.terms { l.terms[k, default: .zero] += c }
-    }
-
-    static func * (c: Complex<Double>, op: QubitOperator) -> QubitOperator {
-        QubitOperator(terms: op.terms.mapValues { c * $0 })
-    }
-
-    /// Hermitian Pauli products with their complex coefficients, sorted (so every rank sums in
-    /// the same order), dropping |c| < `cutoff`.
-    func pauliTerms(cutoff: Double = 1e-14) -> [(x: UInt64, z: UInt64, coefficient: Complex<Double>)] {
-        terms.keys.sorted().compactMap { key in
-            // X^x Z^z = (−i)^{#Y} P
-            let c = terms[key]! * [Complex(1), Complex(0, -1), Complex(-1), Complex(0, 1)][(key.x & key.z).nonzeroBitCount & 3]
-            return c.length < cutoff ? nil : (key.x, key.z, c)
-        }
     }
 }
 
@@ -74,13 +58,12 @@ public struct QubitHamiltonian: Sendable {
     public init(jordanWigner h: ElectronicHamiltonian) {
         let n = h.orbitalCount
         let spinOrbitals = 2 * n
-        let creation = (0..<spinOrbitals).map(QubitOperator.creation)
-        let annihilation = (0..<spinOrbitals).map(QubitOperator.annihilation)
-        var op = QubitOperator.identity(h.coreEnergy)
+        var op = LadderSum()
+        op.add(h.coreEnergy, [])
         for p in 0..<n {
             for q in 0..<n where h.oneBody[p * n + q] != 0 {
                 for spin in 0..<2 {
-                    op += Complex(h.oneBody[p * n + q]) * (creation[p + spin * n] * annihilation[q + spin * n])
+                    op.add(h.oneBody[p * n + q], [(p + spin * n, true), (q + spin * n, false)])
                 }
             }
         }
@@ -91,40 +74,43 @@ public struct QubitHamiltonian: Sendable {
                 for tau in 0..<2 {
                     let (P, Q, R, S) = (p + sigma * n, q + sigma * n, r + tau * n, s + tau * n)
                     if P == R || Q == S { continue }
-                    op += Complex(0.5 * g) * (creation[P] * creation[R] * annihilation[S] * annihilation[Q])
+                    // a†_R a†_P a_Q a_S = a†_P a†_R a_S a_Q and (rs|pq) = (pq|rs): the (R,S,P,Q)
+                    // term equals this one, so each pair is added once, doubled.
+                    if (P, Q) > (R, S) { continue }
+                    op.add(g, [(P, true), (R, true), (S, false), (Q, false)])
                 }
             }
         } } } }
-        // H is Hermitian: imaginary parts are round-off.
-        let terms = op.pauliTerms().map { (pauli: PauliString(xMask: $0.x, zMask: $0.z, qubits: spinOrbitals), coefficient: $0.coefficient.real) }
-            .filter { abs($0.coefficient) >= 1e-14 }
+        let terms = op.pauliTerms().map { (pauli: PauliString(xMask: $0.x, zMask: $0.z, qubits: spinOrbitals), coefficient: $0.coefficient) }
         self.init(qubitCount: spinOrbitals, terms: terms)
     }
 }
 
-/// One fermionic excitation operator T − T† of a UCC ansatz: an anti-Hermitian sum i·Σ c_k P_k of
-/// mutually commuting Pauli products, so exp(θ(T − T†)) = Π_k exp(−i(−2θc_k)/2·P_k) exactly.
+/// One fermionic excitation operator G = T − T† of a UCC ansatz, T = a†_a (a†_b) (a_j) a_i.
+/// Under Jordan–Wigner G pairs each determinant |g⟩ with i, j filled and a, b empty with
+/// T|g⟩ = s_g|g'⟩ and annihilates every other one, so exp(θG) is a Givens rotation on those
+/// pairs (`PairRotation`) — the same operator as the product of its commuting Pauli rotations,
+/// at 1/16 of a double's basis states instead of 8 sweeps over all of them.
 public struct Excitation: Sendable, CustomStringConvertible {
     /// Spin orbitals emptied and filled (qubit indices).
     public let occupied: [Int], virtual: [Int]
-    public let paulis: [PauliString]
-    /// c_k: the rotation angle of P_k is −2θ·c_k.
-    public let weights: [Double]
+    public let rotation: PairRotation
 
-    public init(occupied: [Int], virtual: [Int], qubits: Int) {
+    public init(occupied: [Int], virtual: [Int]) {
         (self.occupied, self.virtual) = (occupied, virtual)
-        // T = a†_a (a†_b) (a_j) a_i
-        var t = QubitOperator.identity()
-        for a in virtual { t = t * QubitOperator.creation(a) }
-        for i in occupied.reversed() { t = t * QubitOperator.annihilation(i) }
-        var dagger = QubitOperator.identity()
-        for i in occupied { dagger = dagger * QubitOperator.creation(i) }
-        for a in virtual.reversed() { dagger = dagger * QubitOperator.annihilation(a) }
-        var g = t
-        g += Complex(-1) * dagger
-        let terms = g.pauliTerms(cutoff: 1e-12)
-        paulis = terms.map { PauliString(xMask: $0.x, zMask: $0.z, qubits: qubits) }
-        weights = terms.map { $0.coefficient.imaginary }
+        let bits = { (ps: [Int]) in ps.reduce(UInt64(0)) { $0 | UInt64(1) << UInt64($1) } }
+        let mask = bits(occupied) | bits(virtual), from = bits(occupied)
+        // a_p and a†_p on |state⟩ give (−1)^{popcount(state below p)}: T applies a_i, a_j, a†_b,
+        // a†_a in turn. The pattern bits fix part of the sign; the rest is the parity of g's
+        // other bits below an odd number of the four positions.
+        var state = from, sign = 1.0, parity: UInt64 = 0
+        for p in occupied + virtual.reversed() {
+            let below = (UInt64(1) << UInt64(p)) - 1
+            if (state & below).nonzeroBitCount & 1 == 1 { sign = -sign }
+            parity ^= below
+            state ^= UInt64(1) << UInt64(p)
+        }
+        rotation = PairRotation(mask: mask, from: from, parity: parity & ~mask, sign: sign)
     }
 
     public var description: String { "\(occupied)→\(virtual)" }
@@ -133,23 +119,23 @@ public struct Excitation: Sendable, CustomStringConvertible {
 /// Singles and doubles that conserve S_z, from the Hartree–Fock determinant: α singles, β singles,
 /// then doubles (αα, αβ, ββ), the order Qiskit Nature's UCCSD uses.
 public func uccsdExcitations(_ h: ElectronicHamiltonian) -> [Excitation] {
-    let n = h.orbitalCount, qubits = 2 * n
+    let n = h.orbitalCount
     let alphaOcc = Array(0..<h.alphaElectrons), alphaVirt = Array(h.alphaElectrons..<n)
     let betaOcc = Array(n..<(n + h.betaElectrons)), betaVirt = Array((n + h.betaElectrons)..<(2 * n))
     var out: [Excitation] = []
     for (occ, virt) in [(alphaOcc, alphaVirt), (betaOcc, betaVirt)] {
-        for i in occ { for a in virt { out.append(Excitation(occupied: [i], virtual: [a], qubits: qubits)) } }
+        for i in occ { for a in virt { out.append(Excitation(occupied: [i], virtual: [a])) } }
     }
     func sameSpinDoubles(_ occ: [Int], _ virt: [Int]) {
         for (x, i) in occ.enumerated() { for j in occ[(x + 1)...] {
             for (y, a) in virt.enumerated() { for b in virt[(y + 1)...] {
-                out.append(Excitation(occupied: [i, j], virtual: [a, b], qubits: qubits))
+                out.append(Excitation(occupied: [i, j], virtual: [a, b]))
             } }
         } }
     }
     sameSpinDoubles(alphaOcc, alphaVirt)
     for i in alphaOcc { for j in betaOcc { for a in alphaVirt { for b in betaVirt {
-        out.append(Excitation(occupied: [i, j], virtual: [a, b], qubits: qubits))
+        out.append(Excitation(occupied: [i, j], virtual: [a, b]))
     } } } }
     sameSpinDoubles(betaOcc, betaVirt)
     return out
@@ -170,14 +156,14 @@ public func generalizedExcitations(_ h: ElectronicHamiltonian) -> [Excitation] {
     func spin(_ p: Int) -> Int { p < n ? 0 : 1 }
     var out: [Excitation] = []
     for p in 0..<qubits { for q in (p + 1)..<qubits where spin(p) == spin(q) {
-        out.append(Excitation(occupied: [p], virtual: [q], qubits: qubits))
+        out.append(Excitation(occupied: [p], virtual: [q]))
     } }
     var pairs: [(Int, Int)] = []
     for p in 0..<qubits { for q in (p + 1)..<qubits { pairs.append((p, q)) } }
     for (a, from) in pairs.enumerated() {
         for to in pairs[(a + 1)...] {
             guard Set([from.0, from.1, to.0, to.1]).count == 4, spin(from.0) + spin(from.1) == spin(to.0) + spin(to.1) else { continue }
-            out.append(Excitation(occupied: [from.0, from.1], virtual: [to.0, to.1], qubits: qubits))
+            out.append(Excitation(occupied: [from.0, from.1], virtual: [to.0, to.1]))
         }
     }
     return out

@@ -1,6 +1,10 @@
 // Dense symmetric eigenproblems through LAPACK (OpenBLAS), and a small linear solve for DIIS.
 import CBLAS
 
+/// The matrices here are at most a few hundred wide: OpenBLAS's worker threads would only spin
+/// (sched_yield) beside the one doing the work, on cores the ranks and their threads own.
+let singleThreadedBLAS: Void = openblas_set_num_threads(1)
+
 public struct SymmetricEigen: Sendable {
     /// Ascending eigenvalues.
     public let values: [Double]
@@ -10,6 +14,7 @@ public struct SymmetricEigen: Sendable {
     /// `matrix` is n×n symmetric (row- or column-major alike).
     public init(_ matrix: [Double], n: Int) {
         precondition(matrix.count == n * n)
+        _ = singleThreadedBLAS
         var a = matrix
         var w = [Double](repeating: 0, count: n)
         var nn = Int32(n), lda = Int32(max(n, 1)), info: Int32 = 0
@@ -31,6 +36,7 @@ func multiply(_ a: [Double], _ b: [Double], n: Int) -> [Double] { multiply(a, b,
 
 /// C = op(A)·B for row-major A (m×k, or k×m read transposed when `transposeA`) and B (k×n).
 func multiply(_ a: [Double], _ b: [Double], m: Int, k: Int, n: Int, transposeA: Bool = false) -> [Double] {
+    _ = singleThreadedBLAS
     var c = [Double](repeating: 0, count: m * n)
     cblas_dgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1,
                 a, Int32(transposeA ? m : k), b, Int32(n), 0, &c, Int32(n))

@@ -1,6 +1,6 @@
 // The variational quantum eigensolver on the distributed statevector: a UCC ansatz as products of
-// Pauli rotations applied to the Hartree–Fock determinant, energies from grouped Pauli
-// expectations, gradients by the adjoint method (one backward sweep, exact), BFGS on top, and
+// excitations (Givens rotations on determinant pairs) applied to the Hartree–Fock determinant,
+// energies from one grouped H|ψ⟩, gradients by the adjoint method (one backward sweep, exact), BFGS on top, and
 // ADAPT-VQE (Grimsley et al. 2019) growing the ansatz from the excitation pool.
 import ForgeCore
 import Foundation
@@ -11,62 +11,55 @@ public final class VariationalEnergy {
     public let reference: UInt64
     /// The ansatz: excitation k is exp(θ_k (T_k − T_k†)), applied in order to the reference.
     public var excitations: [Excitation]
-    private let psi: PauliState, lambda: PauliState
+    private let psi: AnsatzState, lambda: AnsatzState
     /// Energy and gradient evaluations so far.
     public private(set) var evaluations = 0
 
-    public init(hamiltonian: QubitHamiltonian, reference: UInt64, excitations: [Excitation], comm: Communicator) throws {
+    /// `threads` per rank (results identical for any count). The amplitudes live in the reference's
+    /// sector of α and β electron numbers (block spin order), which H and every excitation keep.
+    public init(hamiltonian: QubitHamiltonian, reference: UInt64, excitations: [Excitation], comm: Communicator, threads: Int = 1) throws {
         (self.hamiltonian, self.reference, self.excitations) = (hamiltonian, reference, excitations)
-        psi = try PauliState(qubits: hamiltonian.qubitCount, comm: comm)
-        lambda = try PauliState(qubits: hamiltonian.qubitCount, comm: comm)
+        let n = hamiltonian.qubitCount, alpha = (UInt64(1) << UInt64(n / 2)) - 1, beta = ((UInt64(1) << UInt64(n)) - 1) ^ alpha
+        let sector = BitCountSector(masks: [alpha, beta], counts: [(reference & alpha).nonzeroBitCount, (reference & beta).nonzeroBitCount])
+        psi = try AnsatzState(qubits: n, sector: sector, comm: comm)
+        lambda = try AnsatzState(qubits: n, sector: sector, comm: comm)
+        (psi.threads, lambda.threads) = (threads, threads)
     }
 
-    /// ψ(θ) in `psi`.
-    private func prepare(_ theta: [Double]) {
+    /// ψ(θ) in `psi`, H|ψ⟩ in `lambda`; returns E = ⟨ψ|H|ψ⟩.
+    private func prepare(_ theta: [Double]) -> Double {
         precondition(theta.count == excitations.count)
+        evaluations += 1
         psi.setBasisState(reference)
-        for (e, t) in zip(excitations, theta) {
-            for (p, w) in zip(e.paulis, e.weights) { psi.rotate(p, angle: -2 * t * w) }
-        }
-    }
-
-    public func energy(_ theta: [Double]) -> Double {
-        evaluations += 1
-        prepare(theta)
-        return psi.expectation(hamiltonian.groups)
-    }
-
-    /// E(θ) and ∂E/∂θ. With U_k = exp(−iφ_k/2·P_k), ∂E/∂φ_k = Im⟨λ_k|P_k|ψ_k⟩, where ψ_k is the
-    /// state after U_k and λ_k = U_{k+1}†…U_N† H|ψ⟩; both walk back one rotation at a time.
-    public func energyAndGradient(_ theta: [Double]) -> (energy: Double, gradient: [Double]) {
-        evaluations += 1
-        prepare(theta)
+        for (e, t) in zip(excitations, theta) { psi.rotate(e.rotation, angle: t) }
         psi.apply(hamiltonian.groups, into: lambda)
-        let energy = lambda.matrixElement(bra: psi, identity).real
+        return psi.realInnerProduct(lambda)
+    }
+
+    public func energy(_ theta: [Double]) -> Double { prepare(theta) }
+
+    /// E(θ) and ∂E/∂θ by the adjoint method: ∂E/∂θ_k = 2 Re⟨λ_k|G_k|ψ_k⟩ with ψ_k the state after
+    /// excitation k and λ_k = U_{k+1}†…U_N† H|ψ⟩; both walk back one excitation at a time.
+    public func energyAndGradient(_ theta: [Double]) -> (energy: Double, gradient: [Double]) {
+        let energy = prepare(theta)
         var gradient = [Double](repeating: 0, count: theta.count)
-        for m in stride(from: excitations.count - 1, through: 0, by: -1) {
-            let e = excitations[m]
-            for k in stride(from: e.paulis.count - 1, through: 0, by: -1) {
-                let p = e.paulis[k], w = e.weights[k]
-                gradient[m] += -2 * w * psi.matrixElement(bra: lambda, p).imaginary
-                let angle = -2 * theta[m] * w
-                psi.rotate(p, angle: -angle)
-                lambda.rotate(p, angle: -angle)
-            }
+        for k in stride(from: excitations.count - 1, through: 0, by: -1) {
+            let r = excitations[k].rotation
+            gradient[k] = 2 * psi.localGeneratorOverlap(r, bra: lambda)
+            psi.rotate(r, angle: -theta[k])
+            lambda.rotate(r, angle: -theta[k])
         }
+        psi.comm.allreduceSum(&gradient)
         return (energy, gradient)
     }
 
-    /// ∂E/∂θ at θ = 0 for each candidate appended after the current ansatz: Σ_k −2c_k·Im⟨Hψ|P_k|ψ⟩.
+    /// ∂E/∂θ at θ = 0 for each candidate appended after the current ansatz: 2 Re⟨Hψ|G|ψ⟩.
     public func appendGradients(_ theta: [Double], candidates: [Excitation]) -> [Double] {
-        prepare(theta)
-        psi.apply(hamiltonian.groups, into: lambda)
-        return candidates.map { e in
-            zip(e.paulis, e.weights).reduce(0) { $0 - 2 * $1.1 * psi.matrixElement(bra: lambda, $1.0).imaginary }
-        }
+        _ = prepare(theta)
+        var gradients = candidates.map { 2 * psi.localGeneratorOverlap($0.rotation, bra: lambda) }
+        psi.comm.allreduceSum(&gradients)
+        return gradients
     }
-
-    private var identity: PauliString { PauliString(xMask: 0, zMask: 0, qubits: hamiltonian.qubitCount) }
 }
 
 public struct VQEResult: Sendable {

@@ -212,7 +212,8 @@ public struct VQEJob {
         let (h, hartreeFock, source) = try comm.agree { try molecule.hamiltonian() }
         let q = QubitHamiltonian(jordanWigner: h)
         let objective = try comm.agree {
-            try VariationalEnergy(hamiltonian: q, reference: hartreeFockIndex(h), excitations: uccsdExcitations(h), comm: comm)
+            try VariationalEnergy(hamiltonian: q, reference: hartreeFockIndex(h), excitations: uccsdExcitations(h), comm: comm,
+                                  threads: defaultThreadsPerRank())
         }
         say("qforge vqe: \(q.qubitCount) qubits, \(h.electronCount) electrons, \(q.terms.count) Pauli terms in \(q.groups.groupCount) groups, \(settings.ansatz) ansatz, \(comm.size) rank\(comm.size == 1 ? "" : "s")")
         if let hartreeFock { say(String(format: "  E(RHF)   = %.12f", hartreeFock)) }
@@ -445,6 +446,7 @@ struct NuclearDynamicsSpec {
         let potential = VQEPotential(elements: molecule.elements, charge: molecule.charge, multiplicity: molecule.multiplicity,
                                      comm: comm, settings: settings.optimizer)
         potential.activeSpace = molecule.activeSpace
+        potential.threads = defaultThreadsPerRank()
         return potential
     }
 

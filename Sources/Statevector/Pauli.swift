@@ -11,6 +11,10 @@ public struct PauliString: Equatable, Sendable, CustomStringConvertible {
     public var yCount: Int { (xMask & zMask).nonzeroBitCount }
     public var description: String { label }
 
+    init(xMask: UInt64, zMask: UInt64, label: String) {
+        (self.xMask, self.zMask, self.label) = (xMask, zMask, label)
+    }
+
     /// Parses "Z0 Z1", "X0*Y2", or a Qiskit-style label "XZI" (rightmost letter is qubit 0).
     public init(parsing text: String, qubits: Int) throws {
         label = text.trimmingCharacters(in: .whitespaces)
