@@ -48,6 +48,7 @@ public final class PPPM: KSpace {
     public var name: String { "pppm" }
 
     static let offset = 16384
+    static let planner = NSLock()
 
     /// LAMMPS' acons: coefficients of the ik-differentiation error estimate per order.
     static let acons: [[Double]] = [
@@ -137,9 +138,12 @@ public final class PPPM: KSpace {
         count = n.x * n.y * n.z
         work1 = fftw_alloc_complex(count)
         work2 = fftw_alloc_complex(count)
-        // FFTW's last index is the fastest: (z, y, x) as LAMMPS stores its bricks.
+        // FFTW's last index is the fastest: (z, y, x) as LAMMPS stores its bricks. Its planner is
+        // not thread-safe (in-process test ranks are threads): one planner at a time.
+        Self.planner.lock()
         forward = fftw_plan_dft_3d(Int32(n.z), Int32(n.y), Int32(n.x), work1, work1, FFTW_FORWARD, UInt32(FFTW_ESTIMATE))
         backward = fftw_plan_dft_3d(Int32(n.z), Int32(n.y), Int32(n.x), work2, work2, FFTW_BACKWARD, UInt32(FFTW_ESTIMATE))
+        Self.planner.unlock()
         density = .init(repeating: 0, count: count)
         field = .init(repeating: 0, count: 3 * count)
         computeRhoCoeff()
@@ -153,8 +157,10 @@ public final class PPPM: KSpace {
     }
 
     deinit {
+        Self.planner.lock()
         fftw_destroy_plan(forward)
         fftw_destroy_plan(backward)
+        Self.planner.unlock()
         fftw_free(work1)
         fftw_free(work2)
     }
