@@ -317,7 +317,7 @@ public struct MDJob {
         let charged = engine.pair.coulombCutoff != nil || engine.charges.qsqsum > 0
         let needsTopology = (charged || engine.molecularTopology != nil) && !(trajectory.writer?.hasTopology ?? true)
         if engine.comm.any(needsTopology) {
-            let charges = charged ? gatherCharges(engine: engine) : nil
+            let charges = charged ? gatherCharges(atoms, comm: engine.comm) : nil
             try engine.comm.agree {
                 guard let writer = trajectory.writer else { return }
                 let t = engine.molecularTopology
@@ -374,11 +374,11 @@ public struct MDJob {
 
     /// Charges of every atom in id order on rank 0 (nil elsewhere): 16 bytes per atom, once per
     /// result file (the time-independent H5MD `charge`).
-    func gatherCharges(engine: MDEngine) -> [Double]? {
-        let records = engine.localRecords(), r = MDEngine.recordSize
+    func gatherCharges(_ atoms: LocalAtoms, comm: Communicator) -> [Double]? {
+        let records = atoms.records, r = MDEngine.recordSize
         var pairs: [Double] = []
         for k in stride(from: 0, to: records.count, by: r) { pairs += [records[k], records[k + 11]] }
-        guard let parts = engine.comm.gather(pairs.withUnsafeBytes { Array($0) }, root: 0) else { return nil }
+        guard let parts = comm.gather(pairs.withUnsafeBytes { Array($0) }, root: 0) else { return nil }
         var all: [(Double, Double)] = []
         for p in parts {
             p.withUnsafeBytes { raw in
@@ -421,8 +421,8 @@ public struct MDJob {
     }
 }
 
-/// This rank's atoms as `MDEngine.localRecords()` gives them (id, type, x, v, f; positions
-/// wrapped), in row order, as per-atom columns for H5MD frames and restarts.
+/// This rank's atoms as `MDEngine.localRecords()` gives them (id, type, x, v, f, q, molecule;
+/// positions wrapped), in row order, as per-atom columns for H5MD frames and restarts.
 struct LocalAtoms {
     let records: [Double]
     let owned: OwnedRows
@@ -463,8 +463,5 @@ struct LocalAtoms {
         return AtomColumn(name, rowBytes: 8) { i, out in out.storeBytes(of: Int64(records[r * i + field]), as: Int64.self) }
     }
 
-    var identifiers: AtomColumn {
-        let records = records, r = MDEngine.recordSize
-        return AtomColumn("id", rowBytes: 8) { i, out in out.storeBytes(of: Int64(records[r * i]), as: Int64.self) }
-    }
+    var identifiers: AtomColumn { int64("id", 0) }
 }
