@@ -34,22 +34,52 @@ public final class VQEPotential {
         (self.elements, self.charge, self.multiplicity, self.comm, self.settings) = (elements, charge, multiplicity, comm, settings)
     }
 
+    /// One geometry's VQE: its result, Hamiltonians, RHF, and the objective (for densities).
+    struct Solution {
+        let result: VQEResult
+        let qubits: QubitHamiltonian
+        let hamiltonian: ElectronicHamiltonian
+        let rhf: RHFResult
+        let objective: VariationalEnergy
+    }
+    private var lastSolution: Solution?
+
     /// VQE energy at `positions` (bohr) starting from `start`.
-    func solve(_ positions: [SIMD3<Double>], start: [Double]?) throws -> (VQEResult, QubitHamiltonian, Double) {
+    func solve(_ positions: [SIMD3<Double>], start: [Double]?) throws -> Solution {
         let (h, rhf) = try ElectronicHamiltonian.activeSpace(elements: elements, positions: positions, charge: charge,
                                                              multiplicity: multiplicity, settings: activeSpace)
         let q = QubitHamiltonian(jordanWigner: h)
         let objective = try VariationalEnergy(hamiltonian: q, reference: hartreeFockIndex(h), excitations: uccsdExcitations(h),
                                               comm: comm, threads: threads)
         vqeRuns += 1
-        return (runVQE(objective, start: start, settings: settings), q, rhf.energy)
+        return Solution(result: runVQE(objective, start: start, settings: settings), qubits: q, hamiltonian: h, rhf: rhf, objective: objective)
     }
 
     public func energy(_ positions: [SIMD3<Double>]) throws -> Double {
-        let (r, q, hf) = try solve(positions, start: parameters)
-        parameters = r.parameters
-        last = (r, q, hf)
-        return r.energy
+        let s = try solve(positions, start: parameters)
+        parameters = s.result.parameters
+        last = (s.result, s.qubits, s.rhf.energy)
+        lastSolution = s
+        return s.result.energy
+    }
+
+    /// The AO density of the last undisplaced geometry's VQE state, D = 2 C_core C_coreᵀ + C_act γ C_actᵀ,
+    /// with its basis (rebuilt at `positions`, the geometry of that VQE).
+    public func lastDensity(_ positions: [SIMD3<Double>]) throws -> (basis: Basis, density: [Double]) {
+        guard let s = lastSolution else { preconditionFailure("no VQE solved yet") }
+        let molecule = try Molecule(elements: elements, positions: positions, charge: charge, multiplicity: multiplicity)
+        let basis = try Basis(molecule: molecule, basisSet: BasisSet.named(activeSpace.basis))
+        let n = basis.functionCount, a = s.hamiltonian.orbitalCount, c = s.rhf.coefficients
+        let core = (molecule.electronCount - s.hamiltonian.alphaElectrons - s.hamiltonian.betaElectrons) / 2
+        let gamma = s.objective.oneParticleDensity(s.result.parameters, orbitals: a)
+        var d = [Double](repeating: 0, count: n * n)
+        for mu in 0..<n { for nu in 0..<n {
+            var v = 0.0
+            for i in 0..<core { v += 2 * c[mu * n + i] * c[nu * n + i] }
+            for p in 0..<a { for q in 0..<a { v += c[mu * n + core + p] * gamma[p * a + q] * c[nu * n + core + q] } }
+            d[mu * n + nu] = v
+        } }
+        return (basis, d)
     }
 
     /// Energy and forces −∂E/∂R (hartree/bohr) by central differences with `step` bohr:
@@ -63,8 +93,8 @@ public final class VQEPotential {
                 var plus = positions, minus = positions
                 plus[atom][axis] += h
                 minus[atom][axis] -= h
-                let ep = try solve(plus, start: start).0.energy
-                let em = try solve(minus, start: start).0.energy
+                let ep = try solve(plus, start: start).result.energy
+                let em = try solve(minus, start: start).result.energy
                 forces[atom][axis] = -(ep - em) / (2 * h)
             }
         }

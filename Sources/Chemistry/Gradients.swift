@@ -62,6 +62,22 @@ extension Basis {
     }
 
     func oneElectronGradient(_ gradient: inout [SIMD3<Double>], molecule: Molecule, density d: [Double], energyWeighted w: [Double]) {
+        let overlap = braDerivative(.overlap, charges: [], matrix: w), kinetic = braDerivative(.kinetic, charges: [], matrix: d)
+        for a in overlap.indices { gradient[a] += -2 * overlap[a] + 2 * kinetic[a] }
+        // Each nucleus's attraction: the basis functions' part on their atoms, and its operator
+        // term on the nucleus itself (translational invariance).
+        for (c, (position, element)) in zip(molecule.positions, molecule.elements).enumerated() {
+            let t = braDerivative(.attraction, charges: [(position, Double(element.nuclearCharge))], matrix: d)
+            for a in t.indices {
+                gradient[a] += 2 * t[a]
+                gradient[c] -= 2 * t[a]
+            }
+        }
+    }
+
+    /// Σ_{μ on A, ν} M_μν ⟨∂μ/∂A|O|ν⟩ for every atom A: the bra derivative of a one-electron operator
+    /// (overlap, kinetic, or the attraction to `charges`) contracted with a symmetric matrix M.
+    func braDerivative(_ kind: OneElectronKind, charges: [PointCharge], matrix m: [Double]) -> [SIMD3<Double>] {
         let n = functionCount
         let lMax = (shells.map(\.l).max() ?? 0) + 1, ctrMax = shells.map(\.contractions).max() ?? 1
         let ws = OneElectronWorkspace(lMax: lMax, contractions: ctrMax)
@@ -69,7 +85,8 @@ extension Basis {
         let upCopy = UnsafeMutablePointer<Double>.allocate(capacity: ctrMax * ctrMax * cartMax * cartMax)
         let deriv = UnsafeMutablePointer<Double>.allocate(capacity: ctrMax * ctrMax * cartMax * cartMax)
         defer { upCopy.deallocate(); deriv.deallocate() }
-        let nuclei: [[PointCharge]] = zip(molecule.positions, molecule.elements).map { [($0, Double($1.nuclearCharge))] }
+        let atoms = (shells.map(\.atom).max() ?? 0) + 1
+        var out = [SIMD3<Double>](repeating: .zero, count: atoms)
         let transforms = shells.map { angularTransform(l: $0.l, pure: $0.pure) }
         for (si, a) in shells.enumerated() {
             let (up, down) = a.derivativeShells()
@@ -78,33 +95,27 @@ extension Basis {
                 let nb = b.cartesianCount, mb = b.componentCount
                 let outer = a.contractions * b.contractions
                 let ta = transforms[si], tb = transforms[sj]
-                // Terms: overlap (−2W), kinetic (2D), then each nucleus's attraction (2D, and its operator term).
-                for term in 0..<(2 + nuclei.count) {
-                    let kind: OneElectronKind = term == 0 ? .overlap : term == 1 ? .kinetic : .attraction
-                    let charges = term >= 2 ? nuclei[term - 2] : []
-                    let (m, factor) = term == 0 ? (w, -2.0) : (d, 2.0)
-                    let ub = oneElectronBlock(kind, up, b, charges: charges, ws)
-                    upCopy.update(from: ub, count: outer * up.cartesianCount * nb)
-                    let db = down.map { oneElectronBlock(kind, $0, b, charges: charges, ws) }
-                    for direction in 0..<3 {
-                        combineDerivative(up: upCopy, down: db, l: a.l, outer: outer, inner: nb, direction: direction, into: deriv)
-                        var g = 0.0
-                        for ca in 0..<a.contractions { for cb in 0..<b.contractions {
-                            let src = deriv + (ca * b.contractions + cb) * na * nb
-                            for i in 0..<ma { for j in 0..<mb {
-                                var v = 0.0
-                                for x in 0..<na where ta[i * na + x] != 0 {
-                                    for y in 0..<nb where tb[j * nb + y] != 0 { v += ta[i * na + x] * tb[j * nb + y] * src[x * nb + y] }
-                                }
-                                g += m[(offsets[si] + ca * ma + i) * n + offsets[sj] + cb * mb + j] * v
-                            } }
+                let ub = oneElectronBlock(kind, up, b, charges: charges, ws)
+                upCopy.update(from: ub, count: outer * up.cartesianCount * nb)
+                let db = down.map { oneElectronBlock(kind, $0, b, charges: charges, ws) }
+                for direction in 0..<3 {
+                    combineDerivative(up: upCopy, down: db, l: a.l, outer: outer, inner: nb, direction: direction, into: deriv)
+                    var g = 0.0
+                    for ca in 0..<a.contractions { for cb in 0..<b.contractions {
+                        let src = deriv + (ca * b.contractions + cb) * na * nb
+                        for i in 0..<ma { for j in 0..<mb {
+                            var v = 0.0
+                            for x in 0..<na where ta[i * na + x] != 0 {
+                                for y in 0..<nb where tb[j * nb + y] != 0 { v += ta[i * na + x] * tb[j * nb + y] * src[x * nb + y] }
+                            }
+                            g += m[(offsets[si] + ca * ma + i) * n + offsets[sj] + cb * mb + j] * v
                         } }
-                        gradient[a.atom][direction] += factor * g
-                        if term >= 2 { gradient[term - 2][direction] -= factor * g }
-                    }
+                    } }
+                    out[a.atom][direction] += g
                 }
             }
         }
+        return out
     }
 
     func twoElectronGradient(_ gradient: inout [SIMD3<Double>], density d: [Double]) {

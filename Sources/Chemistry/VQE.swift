@@ -28,12 +28,39 @@ public final class VariationalEnergy {
 
     /// ψ(θ) in `psi`, H|ψ⟩ in `lambda`; returns E = ⟨ψ|H|ψ⟩.
     private func prepare(_ theta: [Double]) -> Double {
-        precondition(theta.count == excitations.count)
         evaluations += 1
-        psi.setBasisState(reference)
-        for (e, t) in zip(excitations, theta) { psi.rotate(e.rotation, angle: t) }
+        prepareState(theta)
         psi.apply(hamiltonian.groups, into: lambda)
         return psi.realInnerProduct(lambda)
+    }
+
+    private func prepareState(_ theta: [Double]) {
+        precondition(theta.count == excitations.count)
+        psi.setBasisState(reference)
+        for (e, t) in zip(excitations, theta) { psi.rotate(e.rotation, angle: t) }
+    }
+
+    /// The spin-summed one-particle density matrix γ_pq = Σ_σ ⟨ψ(θ)|a†_pσ a_qσ|ψ(θ)⟩ over the
+    /// `orbitals` spatial orbitals (row-major, symmetric): one sector-only E_pq + E_qp expectation
+    /// per pair (the active spaces VQE handles are small).
+    public func oneParticleDensity(_ theta: [Double], orbitals a: Int) -> [Double] {
+        prepareState(theta)
+        var gamma = [Double](repeating: 0, count: a * a)
+        let noTwoBody = [Double](repeating: 0, count: a * a * a * a)
+        for p in 0..<a {
+            for q in p..<a {
+                var h = [Double](repeating: 0, count: a * a)
+                h[p * a + q] = 1
+                h[q * a + p] = 1
+                let o = QubitHamiltonian(jordanWigner: ElectronicHamiltonian(orbitalCount: a, alphaElectrons: 0, betaElectrons: 0,
+                                                                             coreEnergy: 0, oneBody: h, twoBody: noTwoBody))
+                psi.apply(o.groups, into: lambda)
+                let value = psi.realInnerProduct(lambda)
+                gamma[p * a + q] = p == q ? value : 0.5 * value
+                gamma[q * a + p] = gamma[p * a + q]
+            }
+        }
+        return gamma
     }
 
     public func energy(_ theta: [Double]) -> Double { prepare(theta) }

@@ -27,6 +27,8 @@ public struct NeighborSettings: Sendable, Equatable {
 /// Wall time spent in each phase, seconds (this rank).
 public struct PhaseTimes: Sendable {
     public var pair = 0.0, bond = 0.0, kspace = 0.0, neighbor = 0.0, comm = 0.0, modify = 0.0
+    /// In the external force (QM/MM: the quantum region and its coupling).
+    public var external = 0.0
 }
 
 /// Errors found while the run goes on (all ranks agree on them).
@@ -116,6 +118,9 @@ public final class MDEngine {
     var lastKSpace = KSpaceTally()
     var lastBonded = BondedTally()
     var lastShakeVirial = 0.0
+    var lastExternal = 0.0
+    /// Forces from outside (QM/MM), after k-space and before SHAKE.
+    public let external: (any ExternalForce)?
 
     // Molecular topology (nil: atomic system) and its lists in local indices.
     let topology: TopologyIndex?
@@ -139,8 +144,9 @@ public final class MDEngine {
     public init(comm: Communicator, units: UnitStyle, pair: any PairStyle, kspace: KSpaceSettings? = nil,
                 special: SpecialFactors = SpecialFactors(), topology: Topology? = nil, state: ParticleState,
                 neighbor: NeighborSettings, timestep: Double, integrator: Integrator,
-                velocity: (temperature: Double, seed: UInt64)?) throws {
+                velocity: (temperature: Double, seed: UInt64)?, external: (any ExternalForce)? = nil) throws {
         self.comm = comm
+        self.external = external
         self.units = units
         self.special = special
         self.topology = try topology.map(TopologyIndex.init)
@@ -251,6 +257,7 @@ public final class MDEngine {
         lastBonded = computeBonded(energy: true)
         computeKSpace(energy: true)
         reverseCommunicate()
+        try applyExternal(energy: true)
         applyPostForce()
         // LAMMPS FixShake::setup: the first constraint forces use half the step's dt².
         lastShakeVirial = applyShake(dtfsq: 0.5 * timestep * timestep * units.ftm2v)
@@ -286,6 +293,10 @@ public final class MDEngine {
         t1 = now(); times.kspace += t1 - t0; t0 = t1
         reverseCommunicate()
         t1 = now(); times.comm += t1 - t0; t0 = t1
+        if external != nil {
+            try applyExternal(energy: energy)
+            t1 = now(); times.external += t1 - t0; t0 = t1
+        }
         applyPostForce()
         let shakeVirial = applyShake(dtfsq: timestep * timestep * units.ftm2v)
         if energy { lastShakeVirial = shakeVirial }

@@ -15,9 +15,11 @@ public struct Thermo: Sendable, Equatable {
     /// Bonded energies (bond_style, angle_style).
     public var bond: Double
     public var angle: Double
+    /// From the external force (QM/MM: the quantum region's energy with its coupling).
+    public var external: Double
     /// Pair + k-space (LAMMPS E_pair).
     public var pairEnergy: Double { vdwl + coul + long }
-    public var potentialEnergy: Double { vdwl + coul + long + bond + angle }
+    public var potentialEnergy: Double { vdwl + coul + long + bond + angle + external }
     public var kineticEnergy: Double
     public var pressure: Double
     /// Nosé–Hoover thermostat energy (0 otherwise): total + this is conserved.
@@ -45,7 +47,7 @@ extension MDEngine {
             thermostatEnergy = 0.5 * target * damp * damp * thermostatXi * thermostatXi + target * thermostatEta
         }
         return Thermo(step: step, time: time, atoms: totalAtoms, temperature: temperature,
-                      vdwl: sums[0] - sums[3], coul: sums[3], long: lastKSpace.energy, bond: sums[4], angle: sums[5], kineticEnergy: kinetic, pressure: pressure,
+                      vdwl: sums[0] - sums[3], coul: sums[3], long: lastKSpace.energy, bond: sums[4], angle: sums[5], external: lastExternal, kineticEnergy: kinetic, pressure: pressure,
                       thermostatEnergy: thermostatEnergy)
     }
 

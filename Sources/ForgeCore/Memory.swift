@@ -41,3 +41,11 @@ public func defaultThreadsPerRank(environment: [String: String] = ProcessInfo.pr
         .compactMap { environment[$0].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
         .first { $0 > 0 } ?? 1
 }
+
+/// This process's peak resident set (VmHWM of /proc/self/status), or nil off Linux.
+public func peakResidentBytes() -> UInt64? {
+    guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+          let kB = UInt64(line.split(separator: " ").dropFirst().first ?? "") else { return nil }
+    return kB * 1024
+}

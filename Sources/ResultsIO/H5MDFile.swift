@@ -143,13 +143,15 @@ public final class H5MDWriter {
     /// Time-independent data in id order, written once: H5MD 1.1 `charge` (in e, or the LJ
     /// unit) in the particle group, and the H5MD connectivity module's `/connectivity/bonds` and
     /// `/connectivity/angles` (rows of atom ids, the values of the particles' `id` element).
-    public func writeTopology(charges: [Double]?, bonds: [[Int64]] = [], angles: [[Int64]] = []) throws {
+    /// `quantum`: 1 for the atoms of a QM/MM quantum region, 0 for the rest (`qm`, int32).
+    public func writeTopology(charges: [Double]?, bonds: [[Int64]] = [], angles: [[Int64]] = [], quantum: [Int32]? = nil) throws {
         hasTopology = true
         let trajectory = try file.openGroup("particles/trajectory")
         if let charges {
             let dataset = try trajectory.writeDataset("charge", charges)
             if units.length != nil { try dataset.setAttribute("unit", "e") }
         }
+        if let quantum { _ = try trajectory.writeDataset("qm", quantum) }
         guard !bonds.isEmpty || !angles.isEmpty else { return }
         let connectivity = try file.createGroup("connectivity")
         for (name, rows) in [("bonds", bonds), ("angles", angles)] where !rows.isEmpty {

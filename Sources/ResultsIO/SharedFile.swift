@@ -112,6 +112,9 @@ public struct AtomRowIndex: Sendable {
         sorted = Self.fillsRange(ids, from: lo, to: hi) ? nil : ids.sorted()
     }
 
+    /// The ids in ascending order (row order).
+    public var sortedIDs: [Int64] { sorted ?? (0..<count).map { first + Int64($0) } }
+
     /// True when `ids` are lo…hi, each once (a bitmap: N/8 bytes).
     private static func fillsRange(_ ids: [Int64], from lo: Int64, to hi: Int64) -> Bool {
         guard hi - lo + 1 == Int64(ids.count) else { return false }

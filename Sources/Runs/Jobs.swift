@@ -10,7 +10,7 @@ public struct Job {
         case md(MDJob)
         case vqe(VQEJob)
         case bomd(BOMDJob)
-        case qmmm(QMMMJob)
+        case qmmm(MDJob)
     }
 
     public let spec: Spec
@@ -39,7 +39,7 @@ public struct Job {
         case "md": spec = .md(try MDJob(file: file, output: output))
         case "vqe": spec = .vqe(try VQEJob(file: file, output: output))
         case "bomd": spec = .bomd(try BOMDJob(file: file, output: output))
-        case "qmmm": spec = .qmmm(try QMMMJob(file: file, output: output))
+        case "qmmm": spec = .qmmm(try MDJob(file: file, output: output, quantumRegion: true))
         default:
             throw file.error("unknown job kind '\(kind)' (known: \(Self.kinds.joined(separator: ", ")))", at: "kind")
         }

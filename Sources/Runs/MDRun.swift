@@ -1,4 +1,6 @@
-// `kind = "md"`: Lennard-Jones molecular dynamics (the Dynamics engine), results in H5MD.
+// `kind = "md"`: molecular dynamics (the Dynamics engine), results in H5MD. `kind = "qmmm"` is the
+// same run with a quantum region (QMMMRun.swift) as the engine's external force.
+import Chemistry
 import Dynamics
 import ForgeCore
 import Foundation
@@ -7,9 +9,13 @@ import ResultsIO
 public struct MDJob {
     public let settings: MDSettings
     public let output: String
+    /// The quantum region of a `qmmm` job (nil: plain MD).
+    let qm: QMRegionSpec?
+    var kind: String { qm == nil ? "md" : "qmmm" }
 
-    public init(file: JobFile, output: String) throws {
-        settings = try MDSettings(file: file)
+    public init(file: JobFile, output: String, quantumRegion: Bool = false) throws {
+        settings = try MDSettings(file: file, extraKeys: quantumRegion ? QMRegionSpec.keys : [])
+        qm = quantumRegion ? try QMRegionSpec(file: file, units: settings.units) : nil
         self.output = output
     }
 
@@ -138,6 +144,8 @@ public struct MDJob {
         case DynamicsFailure.lostAtoms(let step, let found, let expected):
             return file.error("lost atoms at step \(step): \(found) of \(expected) left (atoms moved farther than a brick or a box length between neighbour-list rebuilds; reduce 'run.timestep' or 'neighbor.every')",
                               at: file.has("run.timestep") ? "run.timestep" : "run.steps")
+        case let e as QMMMInputError:
+            return file.error(e.message, at: e.key)
         case let e as PPPMError:
             return file.error(e.description, at: "kspace.style")
         case let e as TopologyError:
@@ -176,15 +184,16 @@ public struct MDJob {
                            author: ProcessInfo.processInfo.environment["USER"] ?? "qforge")
         }
         let resume = try trajectory.resumePoint()
-        let (state, typeCount, data, raw) = try comm.agree { () throws -> (ParticleState, Int, LAMMPSDataFile?, RawTopology) in
+        var (state, typeCount, data, raw) = try comm.agree { () throws -> (ParticleState, Int, LAMMPSDataFile?, RawTopology) in
             guard let resume else { return try loadSystem() }
             return (try Self.state(restart: resume.contents, path: trajectory.checkpoint.path, masses: nil), resume.contents.masses.count, nil,
                     Self.rawTopology(resume.contents))
         }
         let topology = try comm.agree { try self.topology(raw) }
-        if let resume { context.say("qforge md: continuing from checkpoint \(trajectory.checkpoint.path) at step \(resume.contents.step)") }
+        if let resume { context.say("qforge \(kind): continuing from checkpoint \(trajectory.checkpoint.path) at step \(resume.contents.step)") }
+        let quantumTypes = try comm.agree { try prepareQuantumRegion(&state) }
         let pair = try comm.agree { () throws -> any PairStyle in
-            let p = try s.pair(typeCount: typeCount, units: units)
+            let p = try s.pair(typeCount: typeCount, units: units, quantumTypes: quantumTypes)
             let box = state.boxHi - state.boxLo
             let shortest = min(box.x, box.y, box.z)
             if let coul = p.coulombCutoff, shortest < 2 * coul {
@@ -210,10 +219,19 @@ public struct MDJob {
 
         let velocity: (temperature: Double, seed: UInt64)?
         if resume != nil { velocity = nil } else if let v = s.velocity { velocity = v } else if state.velocities == nil { velocity = (0, 1) } else { velocity = nil }
+        var coupling: QMMMCoupling? = nil
+        if let qm {
+            let (potential, shared) = qm.potential(comm)
+            if let parameters = resume?.contents.auxiliary["vqe_parameters"], !parameters.isEmpty { potential.warmStart(from: parameters) }
+            coupling = QMMMCoupling(spec: qm, potential: potential)
+            context.say("qforge qmmm: quantum region \(qm.elements.map(\.rawValue).joined()) (atoms \(qm.ids.map(String.init).joined(separator: " "))), UCCSD-VQE in \(qm.basis), "
+                        + (qm.electrostatic ? String(format: "electrostatic embedding: molecules within %.4g Å (switched off over the last %.4g Å)", qm.cutoff, qm.switchWidth) : "mechanical embedding")
+                        + "; the VQE statevector " + (shared ? "split over all \(comm.size) ranks" : "whole on every rank"))
+        }
         let engine = try comm.agree { () throws -> MDEngine in
             do {
                 return try MDEngine(comm: comm, units: s.units, pair: pair, kspace: s.kspace, special: s.special, topology: topology, state: state, neighbor: s.neighbor,
-                                    timestep: s.timestep, integrator: s.integrator, velocity: velocity)
+                                    timestep: s.timestep, integrator: s.integrator, velocity: velocity, external: coupling)
             } catch { throw inputError(error, data: data, state: state) }
         }
         atomCount = engine.totalAtoms
@@ -223,7 +241,12 @@ public struct MDJob {
             let end = resume?.endStep ?? engine.step + s.steps
             try runLoop(engine: engine, trajectory: trajectory, rows: AtomRowIndex(ids: state.ids), norm: norm, context: context,
                         endStep: end, resumed: resume != nil)
-            try trajectory.publish(kind: "md")
+            if let coupling {
+                let record = try comm.agree { try vqeRecord(coupling) }
+                try trajectory.publish(kind: kind) { try $0.addVQE(record) }
+            } else {
+                try trajectory.publish(kind: kind)
+            }
             context.reportWrites()
             context.say("  wrote \(output)")
         } catch let stop as Interrupted {
@@ -241,19 +264,21 @@ public struct MDJob {
         let comm = engine.comm
         let s = settings
         let first = engine.step, steps = last - first
-        context.say("qforge md: \(engine.totalAtoms) atoms, \(s.units.rawValue) units, \(comm.size) rank\(comm.size == 1 ? "" : "s") as \(engine.grid.counts.x)×\(engine.grid.counts.y)×\(engine.grid.counts.z) bricks, \(steps) steps of \(s.timestep)")
+        context.say("qforge \(kind): \(engine.totalAtoms) atoms, \(s.units.rawValue) units, \(comm.size) rank\(comm.size == 1 ? "" : "s") as \(engine.grid.counts.x)×\(engine.grid.counts.y)×\(engine.grid.counts.z) bricks, \(steps) steps of \(s.timestep)")
         for line in engine.kspace?.summary ?? [] { context.say(line) }
         // LAMMPS thermo_style custom step temp epair etotal press [evdwl ecoul elong].
         let coulomb = engine.pair.coulombCutoff != nil
         let molecular = engine.molecularTopology != nil
         let columns = ["Temp", "E_pair", "TotEng", "Press"] + (coulomb ? ["E_vdwl", "E_coul", "E_long"] : [])
-            + (molecular ? ["E_bond", "E_angle", "PotEng"] : [])
+            + (molecular ? ["E_bond", "E_angle"] : []) + (qm != nil ? ["E_qm"] : []) + (molecular || qm != nil ? ["PotEng"] : [])
         context.say(pad("Step", 10) + columns.map { " " + pad($0, 20) }.joined())
         func row(_ t: Thermo) throws {
             guard t.potentialEnergy.isFinite, t.kineticEnergy.isFinite, t.pressure.isFinite else { throw DynamicsFailure.notFinite(step: t.step) }
             var values = [t.temperature, t.pairEnergy * norm, t.totalEnergy * norm, t.pressure]
             if coulomb { values += [t.vdwl * norm, t.coul * norm, t.long * norm] }
-            if molecular { values += [t.bond * norm, t.angle * norm, t.potentialEnergy * norm] }
+            if molecular { values += [t.bond * norm, t.angle * norm] }
+            if qm != nil { values.append(t.external * norm) }
+            if molecular || qm != nil { values.append(t.potentialEnergy * norm) }
             context.say(String(format: "%10d", t.step) + values.map { String(format: " %20.14g", $0) }.joined())
         }
         var outputTime = 0.0
@@ -261,7 +286,7 @@ public struct MDJob {
         try row(setupThermo)
         let frames = s.trajectoryEvery > 0
         if frames && !resumed { try writeFrame(engine: engine, thermo: setupThermo, trajectory: trajectory, rows: rows, norm: norm) }
-        let progress = context.progress("md steps")
+        let progress = context.progress("\(kind) steps")
         let loopStart = Date()
         // A checkpoint (signal or periodic) asked for at a step whose lists were not rebuilt waits
         // here, with the step it was asked at.
@@ -321,9 +346,10 @@ public struct MDJob {
             try engine.comm.agree {
                 guard let writer = trajectory.writer else { return }
                 let t = engine.molecularTopology
+                let quantum = qm.map { qm in rows.sortedIDs.map { qm.ids.contains($0) ? Int32(1) : 0 } }
                 try writer.writeTopology(charges: charges,
                                          bonds: t?.bonds.map { [$0.atoms.0, $0.atoms.1] } ?? [],
-                                         angles: t?.angles.map { [$0.atoms.0, $0.atoms.1, $0.atoms.2] } ?? [])
+                                         angles: t?.angles.map { [$0.atoms.0, $0.atoms.1, $0.atoms.2] } ?? [], quantum: quantum)
             }
         }
         try trajectory.appendFrame(step: t.step, time: t.time, boxEdges: engine.boxLength, owned: atoms.owned,
@@ -340,6 +366,13 @@ public struct MDJob {
             ]
             if case .noseHoover = engine.integrator {
                 values.append(("conserved_energy", .energy, (t.totalEnergy + t.thermostatEnergy) * norm))
+            }
+            if let coupling = engine.external as? QMMMCoupling {
+                // QM/MM: the region's own energy, its electrostatic coupling to the MM charges
+                // (both inside E_qm), and the MD engine's energy (MM–MM and QM–MM LJ).
+                values += [("qm_energy", .energy, coupling.qmEnergy * norm), ("coupling_energy", .energy, coupling.couplingEnergy * norm),
+                           ("mm_energy", .energy, (t.potentialEnergy - t.external) * norm),
+                           ("qm_charges", .energy, Double(coupling.chargesInside))]
             }
             try writer.appendObservables(step: t.step, time: t.time, values)
         }
@@ -366,6 +399,7 @@ public struct MDJob {
             header.bondCoeffs = t.bondCoeffs.flatMap { $0 }
             header.angleCoeffs = t.angleCoeffs.flatMap { $0 }
         }
+        if let coupling = engine.external as? QMMMCoupling { header.auxiliary["vqe_parameters"] = coupling.potential.parameters ?? [] }
         var columns = [atoms.identifiers, atoms.types, atoms.vector("position", 2), atoms.vector("velocity", 5), atoms.vector("force", 8)]
         if engine.pair.coulombCutoff != nil || engine.charges.qsqsum > 0 { columns.append(atoms.scalar("charge", 11)) }
         if engine.molecularTopology != nil { columns.append(atoms.int64("molecule", 12)) }
@@ -398,8 +432,13 @@ public struct MDJob {
     func report(engine: MDEngine, first: Int, loop: Double, output: Double, context: RunContext) {
         let comm = engine.comm
         let t = engine.times
-        let other = max(0, loop - t.pair - t.bond - t.kspace - t.neighbor - t.comm - t.modify - output)
-        let mine = [t.pair, t.bond, t.kspace, t.neighbor, t.comm, output, t.modify, other]
+        let other = max(0, loop - t.pair - t.bond - t.kspace - t.neighbor - t.comm - t.modify - t.external - output)
+        let coupling = engine.external as? QMMMCoupling
+        // QM/MM: the external force's time as the VQE (with its nuclear forces) and the coupling
+        // (gathering charges, densities, potentials and fields, scattering forces).
+        let qmTime = coupling?.vqeTime ?? 0, couplingTime = max(0, t.external - qmTime)
+        let mine = [t.pair, t.bond, t.kspace, t.neighbor, t.comm, qmTime, couplingTime, output, t.modify, other,
+                    Double(peakResidentBytes() ?? 0)]
         let all = comm.allgather(mine)
         guard comm.isRoot else { return }
         let say = context.say
@@ -408,14 +447,19 @@ public struct MDJob {
         let rate = Double(steps) * Double(engine.totalAtoms) / max(loop, 1e-12)
         say(String(format: "Performance: %.6g timesteps/s, %.6g atom-steps/s, %d neighbour-list builds", Double(steps) / max(loop, 1e-12), rate, engine.rebuildCount))
         say("Section |  min time  |  avg time  |  max time  | %total")
-        for (k, name) in ["Pair", "Bond", "Kspace", "Neigh", "Comm", "Output", "Modify", "Other"].enumerated() {
+        for (k, name) in ["Pair", "Bond", "Kspace", "Neigh", "Comm", "QM", "Couple", "Output", "Modify", "Other"].enumerated() {
             // LAMMPS prints Bond and Kspace only when those styles are defined.
             if name == "Bond" && engine.molecularTopology == nil { continue }
             if name == "Kspace" && engine.kspace == nil { continue }
+            if (name == "QM" || name == "Couple") && coupling == nil { continue }
             let values = (0..<comm.size).map { all[mine.count * $0 + k] }
             let avg = values.reduce(0, +) / Double(values.count)
             say(name.padding(toLength: 7, withPad: " ", startingAt: 0)
                 + String(format: " | %10.5g | %10.5g | %10.5g | %6.2f", values.min()!, avg, values.max()!, 100 * avg / max(loop, 1e-12)))
+        }
+        let peaks = (0..<comm.size).map { all[mine.count * $0 + mine.count - 1] }
+        if let high = peaks.max(), high > 0 {
+            say("Peak memory per rank: min \(formatBytes(UInt64(peaks.min()!))), max \(formatBytes(UInt64(high)))")
         }
         context.reportCheckpoints()
     }

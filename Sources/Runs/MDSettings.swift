@@ -54,9 +54,10 @@ public struct MDSettings: Sendable {
     public var shakeTolerance = 1e-4
     public var shakeIterations = 20
 
-    public init(file: JobFile) throws {
+    /// `extraKeys`: those another kind adds to the MD keys (qmmm's [qm] and [qm_mm]).
+    public init(file: JobFile, extraKeys: Set<String> = []) throws {
         self.file = file
-        try file.checkKeys(allowed: Self.keys)
+        try file.checkKeys(allowed: Self.keys.union(extraKeys))
         func positive(_ key: String, _ value: Double?) throws -> Double? {
             guard let value else { return nil }
             guard value > 0, value.isFinite else { throw file.error("'\(key)' must be > 0", at: key) }
@@ -312,8 +313,13 @@ public struct MDSettings: Sendable {
     }
 
     /// The pair style for `typeCount` types.
-    public func pair(typeCount: Int, units: UnitStyle) throws -> any PairStyle {
-        let lj = try ljParameters(typeCount: typeCount)
+    /// The pair style; LJ pairs among `quantumTypes` (0-based: a QM/MM quantum region's, whose
+    /// own energy is quantum) are switched off.
+    public func pair(typeCount: Int, units: UnitStyle, quantumTypes: Set<Int32> = []) throws -> any PairStyle {
+        var lj = try ljParameters(typeCount: typeCount)
+        for i in quantumTypes { for j in quantumTypes {
+            lj.set(Int(i), Int(j), epsilon: 0, sigma: lj.sigma[Int(i) * lj.typeCount + Int(j)], cutoff: lj.cutoff[Int(i) * lj.typeCount + Int(j)])
+        } }
         switch pairStyle {
         case "lj/cut/coul/cut": return LJCutCoul(lj, coulomb: .cut, coulCutoff: coulCutoff!, qqrd2e: units.qqrd2e)
         case "lj/cut/coul/long": return LJCutCoul(lj, coulomb: .long, coulCutoff: coulCutoff!, qqrd2e: units.qqrd2e)

@@ -41,25 +41,68 @@ final class BornOppenheimerTests: XCTestCase {
     }
 }
 
-/// QM/MM Lennard-Jones part: forces are minus the gradient of its own energy (central differences),
-/// QM–QM pairs contribute nothing, and the minimum image is used across the box.
-final class QMMMTests: XCTestCase {
-    func testLennardJonesForcesAreTheEnergyGradient() throws {
-        let potential = VQEPotential(elements: [.H, .H], charge: 0, multiplicity: 1, comm: SerialCommunicator())
-        let system = QMMMSystem(qmCount: 2, box: 20, bath: (3.8e-4, 6.4), qmAtom: (7e-5, 4.9), cutoff: 10, potential: potential, forceStep: 1e-3)
-        // two H atoms 1.4 bohr apart (no LJ between them), two Ar atoms, one across the boundary
-        let x: [SIMD3<Double>] = [SIMD3(10, 10, 9.3), SIMD3(10, 10, 10.7), SIMD3(10, 16.5, 10), SIMD3(10, 1.5, 11)]
-        let (energy, forces) = system.lennardJones(x)
-        XCTAssertGreaterThan(energy, 0)  // the Ar pair is 5.1 bohr apart through the boundary: repulsive
-        let h = 1e-5
-        for atom in 0..<x.count { for axis in 0..<3 {
-            var plus = x, minus = x
-            plus[atom][axis] += h; minus[atom][axis] -= h
-            let slope = (system.lennardJones(plus).energy - system.lennardJones(minus).energy) / (2 * h)
-            XCTAssertEqual(forces[atom][axis], -slope, accuracy: 1e-10)
-        } }
-        // moving one H along the bond changes only its distance to the other H: no LJ energy change
-        let alone = system.lennardJones([SIMD3(10, 10, 9.3), SIMD3(10, 10, 10.7)])
-        XCTAssertEqual(alone.energy, 0)
+/// Electrostatic embedding: forces on the MM charges and the potential at them against central
+/// differences of the embedded energy itself (RHF, whose energy is variational in the orbitals,
+/// and a converged two-electron UCCSD-VQE, which is FCI).
+final class EmbeddingForceTests: XCTestCase {
+    let charges: [PointCharge] = [(SIMD3(3.1, 0.4, -0.7), -0.8476), (SIMD3(3.9, 1.6, -0.2), 0.4238), (SIMD3(2.4, 0.9, 1.3), 0.4238),
+                                  (SIMD3(-2.9, -1.1, 0.5), 0.6)]
+
+    func rhfEnergy(_ elements: [Element], _ positions: [SIMD3<Double>], _ charges: [PointCharge], basis: String) throws -> Double {
+        try ElectronicHamiltonian.activeSpace(elements: elements, positions: positions, basis: basis, pointCharges: charges).rhf.energy
+    }
+
+    func testRHFChargeForcesAndPotentialsAreEnergyDerivatives() throws {
+        // Water in 6-31G* (s, p and d shells) among four charges.
+        let elements: [Element] = [.O, .H, .H]
+        let positions: [SIMD3<Double>] = [SIMD3(0, 0, 0.22), SIMD3(0, 1.43, -0.89), SIMD3(0, -1.43, -0.89)]
+        let (_, rhf) = try ElectronicHamiltonian.activeSpace(elements: elements, positions: positions, basis: "6-31g*", pointCharges: charges)
+        let molecule = try Molecule(elements: elements, positions: positions)
+        let basis = try Basis(molecule: molecule, basisSet: BasisSet.named("6-31g*"))
+        let nuclei: [PointCharge] = zip(positions, elements).map { ($0, Double($1.nuclearCharge)) }
+        let gradients = basis.chargeGradients(density: rhf.density, nuclei: nuclei, charges: charges)
+        let potentials = basis.electrostaticPotential(density: rhf.density, nuclei: nuclei, at: charges.map(\.position))
+        let h = 1e-4
+        for c in charges.indices {
+            for axis in 0..<3 {
+                var plus = charges, minus = charges
+                plus[c].position[axis] += h
+                minus[c].position[axis] -= h
+                let slope = (try rhfEnergy(elements, positions, plus, basis: "6-31g*") - rhfEnergy(elements, positions, minus, basis: "6-31g*")) / (2 * h)
+                XCTAssertEqual(gradients[c][axis], slope, accuracy: 2e-7, "charge \(c) axis \(axis)")
+            }
+            var plus = charges, minus = charges
+            plus[c].charge += 1e-4
+            minus[c].charge -= 1e-4
+            let slope = (try rhfEnergy(elements, positions, plus, basis: "6-31g*") - rhfEnergy(elements, positions, minus, basis: "6-31g*")) / 2e-4
+            XCTAssertEqual(potentials[c], slope, accuracy: 2e-7, "potential at charge \(c)")
+        }
+    }
+
+    func testVQEChargeForcesAreEnergyDerivatives() throws {
+        let positions: [SIMD3<Double>] = [SIMD3(0, 0, -0.7), SIMD3(0, 0, 0.7)]
+        func potential() -> VQEPotential {
+            VQEPotential(elements: [.H, .H], charge: 0, multiplicity: 1, comm: SerialCommunicator(),
+                         settings: OptimizerSettings(gradientTolerance: 1e-10, maxIterations: 500))
+        }
+        let p = potential()
+        let result = try p.embedded(positions, charges: charges, forceStep: 1e-3)
+        func energy(_ c: [PointCharge]) throws -> Double {
+            let q = potential()
+            q.activeSpace.charges = c.map { SIMD4($0.position, $0.charge) }
+            return try q.energy(positions)
+        }
+        XCTAssertEqual(result.energy, try energy(charges), accuracy: 1e-10)
+        XCTAssertEqual(result.coupling, zip(charges, result.potentials).reduce(0) { $0 + $1.0.charge * $1.1 }, accuracy: 1e-14)
+        let h = 1e-4
+        for c in charges.indices {
+            for axis in 0..<3 {
+                var plus = charges, minus = charges
+                plus[c].position[axis] += h
+                minus[c].position[axis] -= h
+                let slope = (try energy(plus) - energy(minus)) / (2 * h)
+                XCTAssertEqual(result.chargeForces[c][axis], -slope, accuracy: 1e-7, "charge \(c) axis \(axis)")
+            }
+        }
     }
 }
