@@ -45,7 +45,9 @@ trajectory = 500
 
 # Long enough (a few seconds in a release build) for a signal to land mid-run.
 BOMD = (REPO_ROOT / "configs" / "h2-bomd.toml").read_text().replace("steps = 80", "steps = 1000").replace("trajectory_every = 1", "trajectory_every = 25")
-QMMM = (REPO_ROOT / "configs" / "h2-ar-qmmm.toml").read_text().replace("steps = 20", "steps = 800").replace("trajectory_every = 2", "trajectory_every = 20")
+# H2 in the 216-water box (scripts/solvate-qm writes its data file next to the job).
+QMMM = ((REPO_ROOT / "configs" / "h2-water-qmmm.toml").read_text().replace("cutoff = 10.0", "cutoff = 7.0").replace("cutoff = 8.0 ", "cutoff = 6.0 ")
+        .replace("steps = 40", "steps = 300").replace("trajectory = 10", "trajectory = 50"))
 
 
 def sv_circuit(tmp: Path, qubits: int = 20, layers: int = 300) -> Path:
@@ -120,6 +122,8 @@ def wait_until(what, timeout: float) -> bool:
 def jobs(tmp: Path) -> dict[str, list[str]]:
     """Each long kind as a command whose result lands in tmp/<kind>.h5(md)."""
     out = {}
+    subprocess.run([str(REPO_ROOT / "scripts" / "solvate-qm"), str(REPO_ROOT / "Tests" / "DynamicsTests" / "Fixtures" / "water" / "water.data"),
+                    "--qm", "H", "0", "0", "-0.37", "--qm", "H", "0", "0", "0.37", "-o", str(tmp / "h2-water.data")], check=True, capture_output=True)
     for name, text in (("md", MD.format(steps=20000)), ("bomd", BOMD), ("qmmm", QMMM)):
         (tmp / f"{name}.toml").write_text(text)
         out[name] = ["run", str(tmp / f"{name}.toml")]

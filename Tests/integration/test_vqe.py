@@ -201,18 +201,3 @@ def test_bad_fcidump_line(tmp_path):
     assert message.startswith(f"{dump}:4: expected 'value i j k l'"), message
 
 
-@pytest.mark.mpi
-def test_qmmm_h2_in_argon_same_on_one_and_two_ranks(tmp_path):
-    runs = [run_job(tmp_path, CONFIGS / "h2-ar-qmmm.toml", ranks, name=f"qmmm{ranks}.h5")[0] for ranks in (1, 2)]
-    values = []
-    for out in runs:
-        with h5py.File(out, "r") as f:
-            assert attrs_dict(f)["job_kind"] == "qmmm"
-            obs = {k: f[f"observables/{k}/value"][:] for k in ("total_energy", "potential_energy", "qm_energy", "lj_energy")}
-            species = f["particles/trajectory/species/value"][0]
-            assert list(species[:2]) == [1, 1] and set(species[2:]) == {18}
-            np.testing.assert_allclose(obs["qm_energy"] + obs["lj_energy"], obs["potential_energy"], atol=1e-12)
-            assert np.ptp(obs["total_energy"]) < 1e-6  # NVE
-            assert -1.14 < obs["qm_energy"][0] < -1.13  # H2 near its minimum
-            values.append(f["particles/trajectory/position/value"][-1])
-    np.testing.assert_allclose(values[0], values[1], atol=1e-10)
