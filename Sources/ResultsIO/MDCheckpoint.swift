@@ -91,9 +91,10 @@ extension H5MDWriter {
             let flat = try d.readAll(Int64.self), width = name == "bonds" ? 2 : 3
             return stride(from: 0, to: flat.count, by: width).map { Array(flat[$0..<($0 + width)]) }
         }
-        if trajectory.exists("charge") || src.exists("connectivity") {
+        if trajectory.exists("charge") || src.exists("connectivity") || trajectory.exists("qm") {
             try writeTopology(charges: trajectory.exists("charge") ? try trajectory.openDataset("charge").readAll(Double.self) : nil,
-                              bonds: try connectivity("bonds"), angles: try connectivity("angles"))
+                              bonds: try connectivity("bonds"), angles: try connectivity("angles"),
+                              quantum: trajectory.exists("qm") ? try trajectory.openDataset("qm").readAll(Int32.self) : nil)
         }
         let sourceObservables = try src.openGroup("observables")
         let group = try file.openGroup("observables")

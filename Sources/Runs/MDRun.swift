@@ -221,7 +221,7 @@ public struct MDJob {
         if resume != nil { velocity = nil } else if let v = s.velocity { velocity = v } else if state.velocities == nil { velocity = (0, 1) } else { velocity = nil }
         var coupling: QMMMCoupling? = nil
         if let qm {
-            let (potential, shared) = qm.potential(comm)
+            let (potential, shared) = try comm.agree { try qm.potential(comm) }
             if let parameters = resume?.contents.auxiliary["vqe_parameters"], !parameters.isEmpty { potential.warmStart(from: parameters) }
             coupling = QMMMCoupling(spec: qm, potential: potential)
             context.say("qforge qmmm: quantum region \(qm.elements.map(\.rawValue).joined()) (atoms \(qm.ids.map(String.init).joined(separator: " "))), UCCSD-VQE in \(qm.basis), "

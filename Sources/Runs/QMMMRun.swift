@@ -18,6 +18,7 @@ let kcalPerMolPerHartree = 627.509474
 /// The `[qm]` and `[qm_mm]` tables.
 struct QMRegionSpec {
     static let keys: Set<String> = Set(["qm.atoms", "qm.elements", "qm.charge", "qm.multiplicity", "qm.basis", "qm.force_step",
+                                        "qm.statevector",
                                         "qm_mm.embedding", "qm_mm.cutoff", "qm_mm.switch", "qm_mm.group_margin", "qm_mm.core_radius"])
         .union(VQESettings.keys.subtracting(["vqe.adapt_tolerance", "vqe.max_operators"]))
     let ids: [Int64]
@@ -28,6 +29,9 @@ struct QMRegionSpec {
     /// Central-difference step of the nuclear forces, bohr.
     let forceStep: Double
     let electrostatic: Bool
+    /// "auto", "split" (over all ranks) or "whole" (on every rank): where the VQE statevector lives.
+    let statevector: String
+    let file: JobFile
     /// Å: charges of groups within `cutoff` of a QM atom enter the Hamiltonian, scaled by a
     /// switch that falls from 1 to 0 over the last `switchWidth`; atoms up to `groupMargin` beyond
     /// the cutoff are gathered so that molecules stay whole; no MM atom may come within `coreRadius`.
@@ -67,6 +71,11 @@ struct QMRegionSpec {
             throw file.error("'qm_mm.embedding' must be \"electrostatic\" or \"mechanical\"", at: "qm_mm.embedding")
         }
         electrostatic = embedding == "electrostatic"
+        statevector = try file.string("qm.statevector") ?? "auto"
+        guard ["auto", "split", "whole"].contains(statevector) else {
+            throw file.error("'qm.statevector' must be \"auto\", \"split\" or \"whole\"", at: "qm.statevector")
+        }
+        self.file = file
         func length(_ key: String, _ fallback: Double) throws -> Double {
             let v = try file.number(key) ?? fallback
             guard v >= 0, v.isFinite else { throw file.error("'\(key)' (Å) must be ≥ 0", at: key) }
@@ -90,14 +99,24 @@ struct QMRegionSpec {
         return (1 - x * x * x * (10 - 15 * x + 6 * x * x), -30 * x * x * (1 - x) * (1 - x) / switchWidth)
     }
 
-    /// The VQE of the region; its statevector is split over all ranks when they are a power of two
-    /// and leave each rank at least 2^10 amplitudes, else every rank holds it whole (a small QM
-    /// region gains nothing from splitting, and a replicated VQE costs no rank traffic).
-    func potential(_ comm: Communicator) -> (VQEPotential, shared: Bool) {
-        let spinOrbitals = 2 * ((try? Basis(molecule: Molecule(elements: elements, positions: elements.indices.map { SIMD3(Double($0), 0, 0) },
-                                                                 charge: charge, multiplicity: multiplicity),
-                                             basisSet: BasisSet.named(basis)).functionCount) ?? 0)
-        let shared = comm.size > 1 && comm.size & (comm.size - 1) == 0 && spinOrbitals - comm.size.trailingZeroBitCount >= 10
+    /// The VQE of the region. `auto`: its statevector is split over all ranks when they are a power
+    /// of two and leave each rank at least 2^10 amplitudes, else every rank holds it whole (a small
+    /// region gains nothing from splitting — docs/qmmm.md has the measurement — and a replicated
+    /// VQE costs no rank traffic).
+    func potential(_ comm: Communicator) throws -> (VQEPotential, shared: Bool) {
+        let molecule = try Molecule(elements: elements, positions: elements.indices.map { SIMD3(2 * Double($0), 0, 0) }, charge: charge, multiplicity: multiplicity)
+        let qubits = 2 * (try Basis(molecule: molecule, basisSet: BasisSet.named(basis)).functionCount)
+        let powerOfTwo = comm.size & (comm.size - 1) == 0, rankBits = comm.size.trailingZeroBitCount
+        let shared: Bool
+        switch statevector {
+        case "split":
+            guard powerOfTwo, rankBits < qubits else {
+                throw file.error("'qm.statevector = \"split\"' needs a power-of-two rank count below 2^\(qubits) (the region has \(qubits) qubits), got \(comm.size)", at: "qm.statevector")
+            }
+            shared = comm.size > 1
+        case "whole": shared = false
+        default: shared = comm.size > 1 && powerOfTwo && qubits - rankBits >= 10
+        }
         let p = VQEPotential(elements: elements, charge: charge, multiplicity: multiplicity, comm: shared ? comm : SerialCommunicator(),
                              settings: vqe.optimizer)
         p.activeSpace.basis = basis
