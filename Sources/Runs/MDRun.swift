@@ -287,6 +287,7 @@ public struct MDJob {
         let frames = s.trajectoryEvery > 0
         if frames && !resumed { try writeFrame(engine: engine, thermo: setupThermo, trajectory: trajectory, rows: rows, norm: norm) }
         let progress = context.progress("\(kind) steps")
+        (engine.external as? QMMMCoupling)?.resetTimers()
         let loopStart = Date()
         // A checkpoint (signal or periodic) asked for at a step whose lists were not rebuilt waits
         // here, with the step it was asked at.
@@ -436,7 +437,7 @@ public struct MDJob {
         let coupling = engine.external as? QMMMCoupling
         // QM/MM: the external force's time as the VQE (with its nuclear forces) and the coupling
         // (gathering charges, densities, potentials and fields, scattering forces).
-        let qmTime = coupling?.vqeTime ?? 0, couplingTime = max(0, t.external - qmTime)
+        let qmTime = coupling?.vqeTime ?? 0, couplingTime = coupling?.couplingTime ?? 0
         let mine = [t.pair, t.bond, t.kspace, t.neighbor, t.comm, qmTime, couplingTime, output, t.modify, other,
                     Double(peakResidentBytes() ?? 0)]
         let all = comm.allgather(mine)

@@ -138,8 +138,10 @@ final class QMMMCoupling: ExternalForce {
     /// The last step's terms (kcal/mol) and counts, the same on every rank.
     private(set) var qmEnergy = 0.0, couplingEnergy = 0.0
     private(set) var chargesInside = 0
-    /// Wall time in the VQE (with its forces) and in gathering, densities and scattering.
+    /// Wall time in the VQE (with its forces) and in gathering, densities and scattering (from
+    /// the last `resetTimers`).
     private(set) var vqeTime = 0.0, couplingTime = 0.0
+    func resetTimers() { (vqeTime, couplingTime) = (0, 0) }
     private(set) var positionsBohr: [SIMD3<Double>] = []
     private var checked = false
 
