@@ -1,8 +1,9 @@
 // The molecular-dynamics engine: the atoms of one brick and the step in LAMMPS' Verlet::run order
 // (fix initial integrate, exchange/borders or forward comm, neighbour list, pair, kspace, reverse
 // comm, fix post-force and final integrate). The parts live beside it: Comm.swift (domain
-// traffic), Neighbor.swift (bins and lists), Pair.swift, KSpace.swift, Fixes.swift (integrator
-// and thermostats), Thermo.swift. Kernels never see MPI: rank traffic goes through Communicator.
+// traffic), Neighbor.swift (bins and lists), Pair.swift, KSpace.swift, Bonded.swift, Fixes.swift
+// (the `Fix`es: nve, nvt, langevin, external, shake), Shake.swift, Thermo.swift. Kernels never
+// see MPI: rank traffic goes through Communicator.
 import ForgeCore
 import Foundation
 
@@ -40,7 +41,7 @@ public enum DynamicsFailure: Error, Sendable {
     case missingBondPartner(atom: Int64, step: Int)
 }
 
-@inline(__always) private func now() -> Double {
+@inline(__always) func now() -> Double {
     var t = timespec()
     clock_gettime(CLOCK_MONOTONIC, &t)
     return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
@@ -121,6 +122,8 @@ public final class MDEngine {
     var lastExternal = 0.0
     /// Forces from outside (QM/MM), after k-space and before SHAKE.
     public let external: (any ExternalForce)?
+    /// The fixes the Verlet step calls (integrator, thermostat, external force, SHAKE), in order.
+    var fixes: [any Fix] = []
 
     // Molecular topology (nil: atomic system) and its lists in local indices.
     let topology: TopologyIndex?
@@ -198,6 +201,7 @@ public final class MDEngine {
         }
         subLo = lo
         subHi = hi
+        fixes = Self.fixes(integrator: integrator, external: external, constraints: !(self.topology?.clusters.isEmpty ?? true))
         setUpSwapsAndBins()
 
         // Keep the atoms of this brick.
@@ -257,10 +261,7 @@ public final class MDEngine {
         lastBonded = computeBonded(energy: true)
         computeKSpace(energy: true)
         reverseCommunicate()
-        try applyExternal(energy: true)
-        applyPostForce()
-        // LAMMPS FixShake::setup: the first constraint forces use half the step's dt².
-        lastShakeVirial = applyShake(dtfsq: 0.5 * timestep * timestep * units.ftm2v)
+        for fix in fixes { try fix.setup(self) }
     }
 
     /// One velocity-Verlet step. `energy`: compute potential energy and virial this step.
@@ -269,8 +270,7 @@ public final class MDEngine {
         step += 1
         time += timestep
         var t0 = now()
-        if case .noseHoover = integrator { noseHooverHalfStep() }
-        initialIntegrate()
+        for fix in fixes { fix.initialIntegrate(self) }
         var t1 = now()
         times.modify += t1 - t0
         t0 = t1
@@ -293,16 +293,10 @@ public final class MDEngine {
         t1 = now(); times.kspace += t1 - t0; t0 = t1
         reverseCommunicate()
         t1 = now(); times.comm += t1 - t0; t0 = t1
-        if external != nil {
-            try applyExternal(energy: energy)
-            t1 = now(); times.external += t1 - t0; t0 = t1
-        }
-        applyPostForce()
-        let shakeVirial = applyShake(dtfsq: timestep * timestep * units.ftm2v)
-        if energy { lastShakeVirial = shakeVirial }
-        finalIntegrate()
-        if case .noseHoover = integrator { noseHooverHalfStep() }
-        t1 = now(); times.modify += t1 - t0
+        let externalBefore = times.external
+        for fix in fixes { try fix.postForce(self, energy: energy) }
+        for fix in fixes { fix.finalIntegrate(self) }
+        t1 = now(); times.modify += t1 - t0 - (times.external - externalBefore)
     }
 
     // MARK: rebuild: wrap, migrate, sort, ghosts, neighbour list

@@ -1,7 +1,90 @@
-// Fixes (LAMMPS fix nve, langevin, nvt): the velocity-Verlet halves, the thermostats, and
-// velocity creation.
+// Fixes (LAMMPS fix nve, nvt, langevin, shake, external): what the Verlet integrator calls at its
+// fixed points of each step, and velocity creation.
 import ForgeCore
 import Foundation
+
+/// A LAMMPS fix: hooks the Verlet step calls in order (initial integrate, post force after all
+/// forces are in, final integrate), each fix in the order the engine lists them.
+public protocol Fix: AnyObject {
+    var name: String { get }
+    /// Verlet::setup's post_force (the first forces, before step 1).
+    func setup(_ engine: MDEngine) throws
+    func initialIntegrate(_ engine: MDEngine)
+    func postForce(_ engine: MDEngine, energy: Bool) throws
+    func finalIntegrate(_ engine: MDEngine)
+}
+
+extension Fix {
+    public func setup(_ engine: MDEngine) throws { try postForce(engine, energy: true) }
+    public func initialIntegrate(_ engine: MDEngine) {}
+    public func postForce(_ engine: MDEngine, energy: Bool) throws {}
+    public func finalIntegrate(_ engine: MDEngine) {}
+}
+
+/// fix nve: the velocity-Verlet halves.
+final class FixNVE: Fix {
+    var name: String { "nve" }
+    func initialIntegrate(_ engine: MDEngine) { engine.initialIntegrate() }
+    func finalIntegrate(_ engine: MDEngine) { engine.finalIntegrate() }
+}
+
+/// fix nvt (one Nosé–Hoover thermostat): half a thermostat step around each velocity-Verlet half.
+final class FixNoseHoover: Fix {
+    var name: String { "nvt" }
+    func initialIntegrate(_ engine: MDEngine) {
+        engine.noseHooverHalfStep()
+        engine.initialIntegrate()
+    }
+    func finalIntegrate(_ engine: MDEngine) {
+        engine.finalIntegrate()
+        engine.noseHooverHalfStep()
+    }
+}
+
+/// fix langevin: drag and random forces (with fix nve).
+final class FixLangevin: Fix {
+    var name: String { "langevin" }
+    func postForce(_ engine: MDEngine, energy: Bool) { engine.applyPostForce() }
+}
+
+/// fix external: forces from outside the engine (QM/MM's quantum region).
+final class FixExternal: Fix {
+    var name: String { "external" }
+    func setup(_ engine: MDEngine) throws { try engine.applyExternal(energy: true) }
+    func postForce(_ engine: MDEngine, energy: Bool) throws {
+        let start = now()
+        try engine.applyExternal(energy: energy)
+        engine.times.external += now() - start
+    }
+}
+
+/// fix shake: constraint forces after every other force (LAMMPS requires it last).
+final class FixShake: Fix {
+    var name: String { "shake" }
+    /// LAMMPS FixShake::setup: the first constraint forces use half the step's dt².
+    func setup(_ engine: MDEngine) {
+        engine.lastShakeVirial = engine.applyShake(dtfsq: 0.5 * engine.timestep * engine.timestep * engine.units.ftm2v)
+    }
+    func postForce(_ engine: MDEngine, energy: Bool) {
+        let virial = engine.applyShake(dtfsq: engine.timestep * engine.timestep * engine.units.ftm2v)
+        if energy { engine.lastShakeVirial = virial }
+    }
+}
+
+extension MDEngine {
+    /// The fixes of an integrator, an external force and constraints, in LAMMPS' order.
+    static func fixes(integrator: Integrator, external: (any ExternalForce)?, constraints: Bool) -> [any Fix] {
+        var fixes: [any Fix] = []
+        switch integrator {
+        case .nve: fixes.append(FixNVE())
+        case .langevin: fixes += [FixNVE(), FixLangevin()]
+        case .noseHoover: fixes.append(FixNoseHoover())
+        }
+        if external != nil { fixes.append(FixExternal()) }
+        if constraints { fixes.append(FixShake()) }
+        return fixes
+    }
+}
 
 extension MDEngine {
     // MARK: velocities

