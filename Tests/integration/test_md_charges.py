@@ -439,6 +439,27 @@ class TestWater:
                 "no /connectivity dataset with the 432 bonds of water.data (as atom ids)"
 
 
+@pytest.mark.parametrize("accuracy", [1e-4, 1e-5])
+def test_water_pppm_forces_within_the_requested_accuracy(tmp_path, accuracy):
+    """Step-0 forces of the water box (no SHAKE, so constraint forces do not mix in) with PPPM
+    given only the accuracy, against a converged Ewald sum (1e-10; Ewald itself equals LAMMPS' to
+    round-off above): RMS error per atom over the force between two unit charges 1 Å apart
+    (LAMMPS' relative accuracy) at most the request. Measured: 3.1e-5 for 1e-4, 8.4e-6 for 1e-5."""
+    def forces(name: str, kspace: str) -> np.ndarray:
+        restart = tmp_path / f"{name}.restart"
+        text = re.sub(r"\[kspace\].*?(?=\[bond\])", kspace, water_job(0), flags=re.S)
+        text = re.sub(r"\[constraints\].*?(?=\[neighbor\])", "", text, flags=re.S)
+        run_md(tmp_path, name, text.replace("[output]", f'[output]\nrestart = "{restart}"'))
+        with h5py.File(restart, "r") as f:
+            order = np.argsort(f["restart/id"][()])
+            return f["restart/force"][()].reshape(-1, 3)[order]
+    converged = forces("ewald", '[kspace]\nstyle = "ewald"\naccuracy = 1e-10\n')
+    pppm = forces("pppm", f'[kspace]\nstyle = "pppm"\naccuracy = {accuracy}\n')
+    error = np.sqrt(((pppm - converged) ** 2).sum(axis=1).mean()) / 332.06371  # kcal/mol/Å between two e at 1 Å
+    print(f"PPPM {accuracy:g}: RMS force error {error:.3e} (relative, LAMMPS' definition)")
+    assert error <= accuracy, (error, accuracy)
+
+
 class TestWaterRestart:
     @pytest.mark.parametrize("ranks", ranks_params(1, 2))
     def test_water_restart_continues_bit_for_bit(self, tmp_path, ranks):
