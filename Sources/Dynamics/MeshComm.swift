@@ -58,12 +58,14 @@ final class SlabFFT {
     var yRange: Range<Int> { yRanges[rank] }
     var slabCount: Int { zRange.count * ny * nx }
     var pencilCount: Int { yRange.count * nx * nz }
-    /// Real-space planes (one field) and k-space lines (one field).
-    let slab: UnsafeMutablePointer<fftw_complex>
-    let pencil: UnsafeMutablePointer<fftw_complex>
     /// Three fields for the backward transforms (field-major).
     let slab3: UnsafeMutablePointer<fftw_complex>
     let pencil3: UnsafeMutablePointer<fftw_complex>
+    /// Real-space planes and k-space lines of the forward transform (one field): the first field
+    /// of `slab3` and `pencil3` (the density is done with before the fields are written, and each
+    /// k-point's three fields are written after its density value is read).
+    var slab: UnsafeMutablePointer<fftw_complex> { slab3 }
+    var pencil: UnsafeMutablePointer<fftw_complex> { pencil3 }
     var plans: [fftw_plan?] = [nil, nil, nil, nil]  // planes forward, z forward, z backward ×3, planes backward ×3
 
     /// FFTW's planner is not thread-safe (in-process test ranks are threads): `planner` is held
@@ -74,9 +76,7 @@ final class SlabFFT {
         zRanges = (0..<ranks).map { meshPlanes(mesh.z, parts: ranks, index: $0) }
         yRanges = (0..<ranks).map { meshPlanes(mesh.y, parts: ranks, index: $0) }
         let zl = zRanges[rank].count, yl = yRanges[rank].count
-        slab = fftw_alloc_complex(max(1, zl * ny * nx))
         slab3 = fftw_alloc_complex(max(1, 3 * zl * ny * nx))
-        pencil = fftw_alloc_complex(max(1, yl * nx * nz))
         pencil3 = fftw_alloc_complex(max(1, 3 * yl * nx * nz))
         let flags = UInt32(FFTW_ESTIMATE)
         planner.lock()
@@ -100,11 +100,11 @@ final class SlabFFT {
         planner.lock()
         for p in plans { if let p { fftw_destroy_plan(p) } }
         planner.unlock()
-        fftw_free(slab); fftw_free(slab3); fftw_free(pencil); fftw_free(pencil3)
+        fftw_free(slab3); fftw_free(pencil3)
     }
 
-    /// Bytes of mesh this rank holds (the four transform arrays).
-    var bytes: Int { (4 * slabCount + 4 * pencilCount) * MemoryLayout<fftw_complex>.stride }
+    /// Bytes of mesh this rank holds (the two transform arrays).
+    var bytes: Int { (3 * slabCount + 3 * pencilCount) * MemoryLayout<fftw_complex>.stride }
 
     /// `slab` (real-space planes) → `pencil` (k-space lines). Collective.
     func forward(_ comm: Communicator) {
