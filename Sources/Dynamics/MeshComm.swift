@@ -84,11 +84,11 @@ final class SlabFFT {
         var n1: [Int32] = [Int32(nz)]
         let plane = Int32(ny * nx), line = Int32(nz)
         if zl > 0 {
-            plans[0] = fftw_plan_many_dft(2, &n2, Int32(zl), slab, nil, 1, plane, slab, nil, 1, plane, FFTW_FORWARD, flags)
+            plans[0] = fftw_plan_many_dft(2, &n2, Int32(zl), slab3, nil, 1, plane, slab3, nil, 1, plane, FFTW_FORWARD, flags)
             plans[3] = fftw_plan_many_dft(2, &n2, Int32(3 * zl), slab3, nil, 1, plane, slab3, nil, 1, plane, FFTW_BACKWARD, flags)
         }
         if yl > 0 {
-            plans[1] = fftw_plan_many_dft(1, &n1, Int32(yl * nx), pencil, nil, 1, line, pencil, nil, 1, line, FFTW_FORWARD, flags)
+            plans[1] = fftw_plan_many_dft(1, &n1, Int32(yl * nx), pencil3, nil, 1, line, pencil3, nil, 1, line, FFTW_FORWARD, flags)
             plans[2] = fftw_plan_many_dft(1, &n1, Int32(3 * yl * nx), pencil3, nil, 1, line, pencil3, nil, 1, line, FFTW_BACKWARD, flags)
         }
         planner.unlock()
