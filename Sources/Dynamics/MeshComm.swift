@@ -190,7 +190,7 @@ final class SlabFFT {
 
 extension SlabFFT {
     /// Reverse grid communication: every rank's brick of charge density (`brick`, (z, y, x) with
-    /// x fastest, extents `bricks[rank]`) is summed onto the slabs owning its points (periodic
+    /// x fastest, extents `bricks[rank]`, possibly longer than the brick) is summed onto the slabs owning its points (periodic
     /// images folded), into the real parts of `slab`. Sums run in source-rank order, so a given
     /// rank count repeats bit for bit. Collective.
     func gatherBricks(_ comm: Communicator, brick: [Double], bricks: [MeshBrick]) {
@@ -199,6 +199,7 @@ extension SlabFFT {
         // To rank s: my brick planes whose wrapped z it owns, in brick order.
         let send: [[Double]] = (0..<ranks).map { s in
             var out: [Double] = []
+            out.reserveCapacity(mine.count)
             for bz in 0..<mine.extent.z where zRanges[s].contains(wrapIndex(mine.lo.z + bz, nz)) {
                 out.append(contentsOf: brick[(bz * mine.plane)..<((bz + 1) * mine.plane)])
             }
@@ -242,11 +243,11 @@ extension SlabFFT {
             var out: [Double] = []
             let wx = (0..<b.extent.x).map { wrapIndex(b.lo.x + $0, nx) }
             let wy = (0..<b.extent.y).map { wrapIndex(b.lo.y + $0, ny) }
+            out.reserveCapacity(3 * b.count)
             for bz in 0..<b.extent.z {
                 let z = wrapIndex(b.lo.z + bz, nz)
                 guard zRange.contains(z) else { continue }
                 let plane0 = (z - zRange.lowerBound) * ny * nx
-                out.reserveCapacity(out.count + 3 * b.plane)
                 for by in 0..<b.extent.y {
                     let row0 = plane0 + wy[by] * nx
                     for bx in 0..<b.extent.x {

@@ -336,13 +336,14 @@ public final class PPPM: KSpace {
             bricks.append(b)
         }
         let ex = brick.extent.x, ey = brick.extent.y
+        lo = brick.lo
         if brickDensity.count < brick.count { brickDensity = .init(repeating: 0, count: brick.count) }
         brickDensity.withUnsafeMutableBufferPointer { rho in
         stencilWeight.withUnsafeBufferPointer { w in
             for k in 0..<brick.count { rho[k] = 0 }
             for i in 0..<n {
-                let sx = Int(stencilStart[3 * i]) - brick.lo.x, sy = Int(stencilStart[3 * i + 1]) - brick.lo.y
-                let sz = Int(stencilStart[3 * i + 2]) - brick.lo.z
+                let sx = Int(stencilStart[3 * i]) - lo.x, sy = Int(stencilStart[3 * i + 1]) - lo.y
+                let sz = Int(stencilStart[3 * i + 2]) - lo.z
                 let wx = w.baseAddress! + 3 * i * p, wy = wx + p, wz = wy + p
                 let z0 = delvolinv * a.q[i]
                 for k in 0..<p {
@@ -355,7 +356,7 @@ public final class PPPM: KSpace {
                 }
             }
         }}
-        fft.gatherBricks(comm, brick: Array(brickDensity[0..<brick.count]), bricks: bricks)
+        fft.gatherBricks(comm, brick: brickDensity, bricks: bricks)
         // Poisson (LAMMPS poisson_ik) on the k-points held here.
         fft.forward(comm)
         let work = fft.pencil, local = fft.pencilCount
@@ -404,28 +405,28 @@ public final class PPPM: KSpace {
         brickField.withUnsafeBufferPointer { field in
         stencilWeight.withUnsafeBufferPointer { w in
             for i in 0..<n {
-                let sx = Int(stencilStart[3 * i]) - brick.lo.x, sy = Int(stencilStart[3 * i + 1]) - brick.lo.y
-                let sz = Int(stencilStart[3 * i + 2]) - brick.lo.z
+                let sx = Int(stencilStart[3 * i]) - lo.x, sy = Int(stencilStart[3 * i + 1]) - lo.y
+                let sz = Int(stencilStart[3 * i + 2]) - lo.z
                 let wx = w.baseAddress! + 3 * i * p, wy = wx + p, wz = wy + p
-                var ex = 0.0, ey = 0.0, ez = 0.0
+                var fx = 0.0, fy = 0.0, fz = 0.0
                 for k in 0..<p {
                     let z0 = wz[k]
                     for m in 0..<p {
                         let y0 = z0 * wy[m]
-                        let row = ((sz + k) * brick.extent.y + sy + m) * brick.extent.x + sx
+                        let row = ((sz + k) * ey + sy + m) * ex + sx
                         for l in 0..<p {
                             let x0 = y0 * wx[l]
                             let g = 3 * (row + l)
-                            ex -= x0 * field[g]
-                            ey -= x0 * field[g + 1]
-                            ez -= x0 * field[g + 2]
+                            fx -= x0 * field[g]
+                            fy -= x0 * field[g + 1]
+                            fz -= x0 * field[g + 2]
                         }
                     }
                 }
                 let qfactor = qqrd2e * a.q[i]
-                a.f[3 * i] += qfactor * ex
-                a.f[3 * i + 1] += qfactor * ey
-                a.f[3 * i + 2] += qfactor * ez
+                a.f[3 * i] += qfactor * fx
+                a.f[3 * i + 1] += qfactor * fy
+                a.f[3 * i + 2] += qfactor * fz
             }
         }}
         return tally
