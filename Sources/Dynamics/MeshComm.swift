@@ -211,23 +211,28 @@ extension SlabFFT {
         let received = exchangeAll(comm, send: send, receiveCounts: counts)
         for i in 0..<slabCount { slab[i] = (0, 0) }
         for s in 0..<ranks {
-            let b = bricks[s]
-            let wx = (0..<b.extent.x).map { wrapIndex(b.lo.x + $0, nx) }
-            let wy = (0..<b.extent.y).map { wrapIndex(b.lo.y + $0, ny) }
             received[s].withUnsafeBufferPointer { v in
                 var o = 0
-                for bz in 0..<b.extent.z {
-                    let z = wrapIndex(b.lo.z + bz, nz)
-                    guard zRange.contains(z) else { continue }
-                    let plane0 = (z - zRange.lowerBound) * ny * nx
-                    for by in 0..<b.extent.y {
-                        let row0 = plane0 + wy[by] * nx
-                        for bx in 0..<b.extent.x {
-                            slab[row0 + wx[bx]].0 += v[o]
-                            o += 1
-                        }
-                    }
+                forEachOwnedPoint(of: bricks[s]) { g in
+                    slab[g].0 += v[o]
+                    o += 1
                 }
+            }
+        }
+    }
+
+    /// Calls `body` with the slab index of every point of brick `b` in a plane this rank owns
+    /// (periodic images wrapped), in brick order: the order both grid exchanges pack and unpack in.
+    @inline(__always) func forEachOwnedPoint(of b: MeshBrick, _ body: (Int) -> Void) {
+        let wx = (0..<b.extent.x).map { wrapIndex(b.lo.x + $0, nx) }
+        let wy = (0..<b.extent.y).map { wrapIndex(b.lo.y + $0, ny) }
+        for bz in 0..<b.extent.z {
+            let z = wrapIndex(b.lo.z + bz, nz)
+            guard zRange.contains(z) else { continue }
+            let plane0 = (z - zRange.lowerBound) * ny * nx
+            for by in 0..<b.extent.y {
+                let row0 = plane0 + wy[by] * nx
+                for bx in 0..<b.extent.x { body(row0 + wx[bx]) }
             }
         }
     }
@@ -241,22 +246,11 @@ extension SlabFFT {
         let send: [[Double]] = (0..<ranks).map { s in
             let b = bricks[s]
             var out: [Double] = []
-            let wx = (0..<b.extent.x).map { wrapIndex(b.lo.x + $0, nx) }
-            let wy = (0..<b.extent.y).map { wrapIndex(b.lo.y + $0, ny) }
             out.reserveCapacity(3 * b.count)
-            for bz in 0..<b.extent.z {
-                let z = wrapIndex(b.lo.z + bz, nz)
-                guard zRange.contains(z) else { continue }
-                let plane0 = (z - zRange.lowerBound) * ny * nx
-                for by in 0..<b.extent.y {
-                    let row0 = plane0 + wy[by] * nx
-                    for bx in 0..<b.extent.x {
-                        let g = row0 + wx[bx]
-                        out.append(slab3[g].0)
-                        out.append(slab3[fieldStride + g].0)
-                        out.append(slab3[2 * fieldStride + g].0)
-                    }
-                }
+            forEachOwnedPoint(of: b) { g in
+                out.append(slab3[g].0)
+                out.append(slab3[fieldStride + g].0)
+                out.append(slab3[2 * fieldStride + g].0)
             }
             return out
         }
