@@ -3,9 +3,14 @@
 // influence function, fields interpolated back with the same weights. The sums follow LAMMPS'
 // pppm.cpp, so given the same g_ewald, mesh and order the energies agree to round-off.
 //
-// Each rank spreads and interpolates its own atoms; the mesh density is summed over the ranks
-// and the FFTs run on the whole mesh on every rank (the mesh is small next to the atoms for
-// the systems PPPM is used on; a slab-distributed FFT is the next step for very large meshes).
+// The mesh is distributed over the ranks (MeshComm.swift). Each rank spreads its atoms onto a
+// brick covering the mesh points their stencils touch; the bricks are summed onto z-slabs of the
+// mesh (rank r owns planes r·nz/P ..< (r+1)·nz/P: uneven, possibly none). The 3-D FFT is 2-D
+// FFTs of the local planes, a transpose to y-slabs, 1-D FFTs along z; the Green's function is
+// applied to the locally held k-points and the three ik fields go back the same way; each rank
+// then receives the field on its brick and interpolates to its atoms. Energy and virial are
+// summed over ranks. Mesh memory per rank falls as 1/P (plus the brick). All rank traffic goes
+// through `Communicator` (not FFTW's MPI interface) so in-process thread ranks test the same code.
 import CFFTW
 import ForgeCore
 import Foundation
@@ -29,18 +34,26 @@ public final class PPPM: KSpace {
     let nlower: Int, nupper: Int
     /// rhoCoeff[l * order + (k − nlower)]: polynomial coefficient l of stencil point k.
     var rhoCoeff: [Double] = []
+    /// Green's function and virial coefficients of the k-points this rank holds (pencil order).
     var greensfn: [Double] = []
     var vg: [Double] = []
     var fk: [[Double]] = []
-    // FFTW work arrays and plans (estimate-mode plans: the same arithmetic on every run, so
-    // restarts repeat bit for bit).
+    /// The distributed transform (set up at the first compute, when the ranks are known).
+    /// Estimate-mode plans: the same arithmetic on every run, so restarts repeat bit for bit.
+    var fft: SlabFFT?
     let count: Int
-    let work1: UnsafeMutablePointer<fftw_complex>
-    let work2: UnsafeMutablePointer<fftw_complex>
-    let forward: fftw_plan
-    let backward: fftw_plan
-    var density: [Double]
-    var field: [Double]
+    /// This rank's brick: density, then the three fields (interleaved).
+    var brickDensity: [Double] = []
+    var brickField: [Double] = []
+    var brick = MeshBrick()
+    /// Mesh points this rank owns in real space (its z-slab) and in k-space (its y-slab).
+    public var ownedMeshPoints: Int { fft?.slabCount ?? 0 }
+    public var ownedKPoints: Int { fft?.pencilCount ?? 0 }
+    /// Bytes of mesh this rank holds: transform arrays, Green's function and virial
+    /// coefficients, and its brick (density and fields).
+    public var localMeshBytes: Int {
+        (fft?.bytes ?? 0) + 8 * (greensfn.count + vg.count) + 8 * (brickDensity.count + brickField.count)
+    }
     /// Per owned atom: first stencil index per axis, and P weights per axis.
     var stencilStart: [Int32] = []
     var stencilWeight: [Double] = []
@@ -136,33 +149,13 @@ public final class PPPM: KSpace {
         nlower = -(order - 1) / 2
         nupper = order / 2
         count = n.x * n.y * n.z
-        work1 = fftw_alloc_complex(count)
-        work2 = fftw_alloc_complex(count)
-        // FFTW's last index is the fastest: (z, y, x) as LAMMPS stores its bricks. Its planner is
-        // not thread-safe (in-process test ranks are threads): one planner at a time.
-        Self.planner.lock()
-        forward = fftw_plan_dft_3d(Int32(n.z), Int32(n.y), Int32(n.x), work1, work1, FFTW_FORWARD, UInt32(FFTW_ESTIMATE))
-        backward = fftw_plan_dft_3d(Int32(n.z), Int32(n.y), Int32(n.x), work2, work2, FFTW_BACKWARD, UInt32(FFTW_ESTIMATE))
-        Self.planner.unlock()
-        density = .init(repeating: 0, count: count)
-        field = .init(repeating: 0, count: 3 * count)
         computeRhoCoeff()
-        computeGreensFunction()
         let dk = dfKSpace(g), dr = dfRSpace(g)
         let estimate = (dk * dk + dr * dr).squareRoot()
         summary = [
             String(format: "  pppm: g_ewald = %.10g, mesh = [%d, %d, %d], order = %d", g, n.x, n.y, n.z, order),
             String(format: "  estimated absolute RMS force accuracy = %.6g, relative = %.6g", estimate, estimate / units.twoChargeForce),
         ]
-    }
-
-    deinit {
-        Self.planner.lock()
-        fftw_destroy_plan(forward)
-        fftw_destroy_plan(backward)
-        Self.planner.unlock()
-        fftw_free(work1)
-        fftw_free(work2)
     }
 
     /// LAMMPS compute_rho_coeff: the charge-assignment polynomials of order P.
@@ -189,8 +182,9 @@ public final class PPPM: KSpace {
         }
     }
 
-    /// LAMMPS compute_gf_denom + compute_gf_ik, and the virial coefficients of setup().
-    func computeGreensFunction() {
+    /// LAMMPS compute_gf_denom + compute_gf_ik, and the virial coefficients of setup(), on the
+    /// k-points of y-rows `rows` (pencil order: y, x, z with z fastest).
+    func computeGreensFunction(rows: Range<Int>) {
         let p = order
         var gfB = [Double](repeating: 0, count: p)
         gfB[0] = 1
@@ -231,18 +225,19 @@ public final class PPPM: KSpace {
         let epsHOC = 1.0e-7
         let nb = (0..<3).map { d in Int((g * box[d] / (Double.pi * Double(mesh[d]))) * Foundation.pow(-Foundation.log(epsHOC), 0.25)) }
         let twoorder = 2 * p
-        greensfn = .init(repeating: 0, count: count)
-        vg = .init(repeating: 0, count: 6 * count)
+        let local = rows.count * mesh.x * mesh.z
+        greensfn = .init(repeating: 0, count: local)
+        vg = .init(repeating: 0, count: 6 * local)
         var n = 0
-        for m in 0..<mesh.z {
-            let mper = m - mesh.z * ((2 * m) / mesh.z)
-            let snz = Foundation.pow(Foundation.sin(0.5 * unitk.z * Double(mper) * box.z / Double(mesh.z)), 2)
-            for l in 0..<mesh.y {
-                let lper = l - mesh.y * ((2 * l) / mesh.y)
-                let sny = Foundation.pow(Foundation.sin(0.5 * unitk.y * Double(lper) * box.y / Double(mesh.y)), 2)
-                for k in 0..<mesh.x {
-                    let kper = k - mesh.x * ((2 * k) / mesh.x)
-                    let snx = Foundation.pow(Foundation.sin(0.5 * unitk.x * Double(kper) * box.x / Double(mesh.x)), 2)
+        for l in rows {
+            let lper = l - mesh.y * ((2 * l) / mesh.y)
+            let sny = Foundation.pow(Foundation.sin(0.5 * unitk.y * Double(lper) * box.y / Double(mesh.y)), 2)
+            for k in 0..<mesh.x {
+                let kper = k - mesh.x * ((2 * k) / mesh.x)
+                let snx = Foundation.pow(Foundation.sin(0.5 * unitk.x * Double(kper) * box.x / Double(mesh.x)), 2)
+                for m in 0..<mesh.z {
+                    let mper = m - mesh.z * ((2 * m) / mesh.z)
+                    let snz = Foundation.pow(Foundation.sin(0.5 * unitk.z * Double(mper) * box.z / Double(mesh.z)), 2)
                     let kx = unitk.x * Double(kper), ky = unitk.y * Double(lper), kz = unitk.z * Double(mper)
                     let sqk = kx * kx + ky * ky + kz * kz
                     defer { n += 1 }
@@ -295,129 +290,143 @@ public final class PPPM: KSpace {
         return (n, Double(n) + shiftone - x * delinv[d])
     }
 
+    /// The slabs, plans and local Green's function for this communicator (once).
+    func setUp(_ comm: Communicator) -> SlabFFT {
+        if let fft, fft.zRanges.count == comm.size, fft.rank == comm.rank { return fft }
+        let t = SlabFFT(mesh: mesh, ranks: comm.size, rank: comm.rank, planner: Self.planner)
+        computeGreensFunction(rows: t.yRange)
+        fft = t
+        return t
+    }
+
     public func compute(_ a: KSpaceInput, comm: Communicator, energy wantEnergy: Bool) -> KSpaceTally {
         var tally = KSpaceTally()
         guard sums.qsqsum > 0 else { return tally }
-        let p = order, nx = mesh.x, ny = mesh.y, nz = mesh.z
+        let fft = setUp(comm)
+        let p = order, nx = mesh.x, nz = mesh.z
         let delvolinv = delinv.x * delinv.y * delinv.z
-        // Each atom's stencil: the first mesh index per axis (wrapped) and the P weights per axis,
-        // kept for the interpolation after the solve (LAMMPS part2grid and rho1d).
+        // Each atom's stencil: the first mesh index per axis (unwrapped) and the P weights per
+        // axis, kept for the interpolation after the solve (LAMMPS part2grid and rho1d).
         let n = a.nlocal
         if stencilStart.count < 3 * n { stencilStart = .init(repeating: 0, count: 3 * n); stencilWeight = .init(repeating: 0, count: 3 * p * n) }
+        var lo = SIMD3<Int>(repeating: Int.max), hi = SIMD3<Int>(repeating: Int.min)
         stencilWeight.withUnsafeMutableBufferPointer { w in
             for i in 0..<n {
                 for d in 0..<3 {
                     let (g, dx) = gridPoint(a.x[3 * i + d] - origin[d], d)
-                    stencilStart[3 * i + d] = Int32(((g + nlower) % mesh[d] + mesh[d]) % mesh[d])
+                    let start = g + nlower
+                    stencilStart[3 * i + d] = Int32(start)
+                    lo[d] = min(lo[d], start)
+                    hi[d] = max(hi[d], start + p - 1)
                     weights(dx, into: w.baseAddress! + (3 * i + d) * p)
                 }
             }
         }
-        density.withUnsafeMutableBufferPointer { rho in
+        // The brick: the points my atoms touch; every rank learns every brick.
+        brick = n == 0 ? MeshBrick() : MeshBrick(lo: lo, extent: hi &- lo &+ 1)
+        let all = comm.allgather([Double(brick.lo.x), Double(brick.lo.y), Double(brick.lo.z),
+                                  Double(brick.extent.x), Double(brick.extent.y), Double(brick.extent.z)])
+        var bricks: [MeshBrick] = []
+        for r in 0..<comm.size {
+            var b = MeshBrick()
+            for d in 0..<3 {
+                b.lo[d] = Int(all[6 * r + d])
+                b.extent[d] = Int(all[6 * r + 3 + d])
+            }
+            bricks.append(b)
+        }
+        let ex = brick.extent.x, ey = brick.extent.y
+        lo = brick.lo
+        if brickDensity.count < brick.count { brickDensity = .init(repeating: 0, count: brick.count) }
+        brickDensity.withUnsafeMutableBufferPointer { rho in
         stencilWeight.withUnsafeBufferPointer { w in
-            rho.update(repeating: 0)
+            for k in 0..<brick.count { rho[k] = 0 }
             for i in 0..<n {
-                let sx = Int(stencilStart[3 * i]), sy = Int(stencilStart[3 * i + 1]), sz = Int(stencilStart[3 * i + 2])
+                let sx = Int(stencilStart[3 * i]) - lo.x, sy = Int(stencilStart[3 * i + 1]) - lo.y
+                let sz = Int(stencilStart[3 * i + 2]) - lo.z
                 let wx = w.baseAddress! + 3 * i * p, wy = wx + p, wz = wy + p
                 let z0 = delvolinv * a.q[i]
-                var mz = sz
                 for k in 0..<p {
                     let y0 = z0 * wz[k]
-                    var my = sy
                     for m in 0..<p {
                         let x0 = y0 * wy[m]
-                        let row = (mz * ny + my) * nx
-                        var mx = sx
-                        for l in 0..<p {
-                            rho[row + mx] += x0 * wx[l]
-                            mx += 1
-                            if mx == nx { mx = 0 }
-                        }
-                        my += 1
-                        if my == ny { my = 0 }
+                        let row = ((sz + k) * ey + sy + m) * ex + sx
+                        for l in 0..<p { rho[row + l] += x0 * wx[l] }
                     }
-                    mz += 1
-                    if mz == nz { mz = 0 }
                 }
             }
         }}
-        comm.allreduceSum(&density)
-        // Poisson (LAMMPS poisson_ik).
-        for i in 0..<count {
-            work1[i].0 = density[i]
-            work1[i].1 = 0
-        }
-        fftw_execute(forward)
+        fft.gatherBricks(comm, brick: brickDensity, bricks: bricks)
+        // Poisson (LAMMPS poisson_ik) on the k-points held here.
+        fft.forward(comm)
+        let work = fft.pencil, local = fft.pencilCount
         let scaleinv = 1 / Double(count)
         if wantEnergy {
             let s2 = scaleinv * scaleinv
-            var e = 0.0
-            var virial = [Double](repeating: 0, count: 6)
-            for i in 0..<count {
-                let eng = s2 * greensfn[i] * (work1[i].0 * work1[i].0 + work1[i].1 * work1[i].1)
-                for j in 0..<6 { virial[j] += eng * vg[6 * i + j] }
-                e += eng
+            var sumsLocal = [Double](repeating: 0, count: 7)
+            for i in 0..<local {
+                let eng = s2 * greensfn[i] * (work[i].0 * work[i].0 + work[i].1 * work[i].1)
+                for j in 0..<6 { sumsLocal[1 + j] += eng * vg[6 * i + j] }
+                sumsLocal[0] += eng
             }
+            comm.allreduceSum(&sumsLocal)
+            var e = sumsLocal[0]
             e *= 0.5 * volume
             e -= gEwald * sums.qsqsum / Double.pi.squareRoot() + 0.5 * Double.pi * sums.qsum * sums.qsum / (gEwald * gEwald * volume)
             tally.energy = qqrd2e * e
-            tally.virial = virial.map { 0.5 * qqrd2e * volume * $0 }
+            tally.virial = sumsLocal[1...].map { 0.5 * qqrd2e * volume * $0 }
         }
-        for i in 0..<count {
-            work1[i].0 *= scaleinv * greensfn[i]
-            work1[i].1 *= scaleinv * greensfn[i]
+        for i in 0..<local {
+            work[i].0 *= scaleinv * greensfn[i]
+            work[i].1 *= scaleinv * greensfn[i]
         }
-        for d in 0..<3 {
-            var n = 0
-            fk[d].withUnsafeBufferPointer { fk in
-                for k in 0..<nz {
-                    for j in 0..<ny {
-                        for i in 0..<nx {
-                            let f = fk[d == 0 ? i : (d == 1 ? j : k)]
-                            work2[n].0 = -f * work1[n].1
-                            work2[n].1 = f * work1[n].0
-                            n += 1
-                        }
+        // The three ik fields: pencil order (y, x, z), field-major.
+        let rows = fft.yRange
+        let out = fft.pencil3
+        fk[0].withUnsafeBufferPointer { fx in
+        fk[1].withUnsafeBufferPointer { fy in
+        fk[2].withUnsafeBufferPointer { fz in
+            var i = 0
+            for y in rows {
+                for x in 0..<nx {
+                    for z in 0..<nz {
+                        let re = work[i].0, im = work[i].1
+                        out[i] = (-fx[x] * im, fx[x] * re)
+                        out[local + i] = (-fy[y] * im, fy[y] * re)
+                        out[2 * local + i] = (-fz[z] * im, fz[z] * re)
+                        i += 1
                     }
                 }
             }
-            fftw_execute(backward)
-            for i in 0..<count { field[3 * i + d] = work2[i].0 }
-        }
+        }}}
+        fft.backward3(comm)
+        fft.scatterBricks(comm, field: &brickField, bricks: bricks)
         // Field on my atoms (LAMMPS fieldforce_ik).
-        field.withUnsafeBufferPointer { field in
+        brickField.withUnsafeBufferPointer { field in
         stencilWeight.withUnsafeBufferPointer { w in
             for i in 0..<n {
-                let sx = Int(stencilStart[3 * i]), sy = Int(stencilStart[3 * i + 1]), sz = Int(stencilStart[3 * i + 2])
+                let sx = Int(stencilStart[3 * i]) - lo.x, sy = Int(stencilStart[3 * i + 1]) - lo.y
+                let sz = Int(stencilStart[3 * i + 2]) - lo.z
                 let wx = w.baseAddress! + 3 * i * p, wy = wx + p, wz = wy + p
-                var ex = 0.0, ey = 0.0, ez = 0.0
-                var mz = sz
+                var fx = 0.0, fy = 0.0, fz = 0.0
                 for k in 0..<p {
                     let z0 = wz[k]
-                    var my = sy
                     for m in 0..<p {
                         let y0 = z0 * wy[m]
-                        let row = (mz * ny + my) * nx
-                        var mx = sx
+                        let row = ((sz + k) * ey + sy + m) * ex + sx
                         for l in 0..<p {
                             let x0 = y0 * wx[l]
-                            let g = 3 * (row + mx)
-                            ex -= x0 * field[g]
-                            ey -= x0 * field[g + 1]
-                            ez -= x0 * field[g + 2]
-                            mx += 1
-                            if mx == nx { mx = 0 }
+                            let g = 3 * (row + l)
+                            fx -= x0 * field[g]
+                            fy -= x0 * field[g + 1]
+                            fz -= x0 * field[g + 2]
                         }
-                        my += 1
-                        if my == ny { my = 0 }
                     }
-                    mz += 1
-                    if mz == nz { mz = 0 }
                 }
                 let qfactor = qqrd2e * a.q[i]
-                a.f[3 * i] += qfactor * ex
-                a.f[3 * i + 1] += qfactor * ey
-                a.f[3 * i + 2] += qfactor * ez
+                a.f[3 * i] += qfactor * fx
+                a.f[3 * i + 1] += qfactor * fy
+                a.f[3 * i + 2] += qfactor * fz
             }
         }}
         return tally
