@@ -1,6 +1,5 @@
 import Circuits
 import ForgeCore
-import Foundation
 
 public enum Precision: String, CaseIterable, Sendable {
     case double, single
@@ -68,8 +67,7 @@ public final class Simulator {
     /// local qubits (diagonals on any) go window by window over 2^cacheQubits amplitudes, one
     /// memory sweep for the whole run: 512 KiB in double precision, the L2 cache of one core
     /// (16 qubits for single precision measured no faster). Results do not depend on it.
-    public var cacheQubits = Int(ProcessInfo.processInfo.environment["QFORGE_CACHE_QUBITS"] ?? "") ?? 15
-    var keptLow = Int(ProcessInfo.processInfo.environment["QFORGE_KEPT_LOW"] ?? "") ?? 3
+    public var cacheQubits = 15
     /// Fewest work items per thread; tests lower it to split even tiny states.
     var threadGrain = 1 << 12 { didSet { updateTeam() } }
 
@@ -219,7 +217,7 @@ public final class Simulator {
                             progress: ((Int, Int) -> Void)?) throws {
         let mapping = QubitMapping(qubits: qubits, localQubits: state.localQubitCount, boundaryInterval: boundaryInterval)
         let fusion = fusion.map { GateFusion(localQubits: state.localQubitCount, maxDenseQubits: $0.maxDenseQubits,
-                                             maxDiagonalQubits: $0.maxDiagonalQubits, laneQubits: ProcessInfo.processInfo.environment["QFORGE_NO_LANE_DENSE"] == nil ? T.WideVector.laneShift : 0) }
+                                             maxDiagonalQubits: $0.maxDiagonalQubits, laneQubits: T.WideVector.laneShift) }
         progress?(resume?.done ?? 0, instructions.count)
         for step in mapping.plan(instructions, from: resume?.done ?? 0, layout: resume?.layout) {
             switch step {
@@ -232,21 +230,17 @@ public final class Simulator {
                 }
             case .instructions(let physical):
                 let operations = fusion?.fuse(physical) ?? physical.map({ .instruction($0) })
-                if Self.statsEnabled { Self.record(operations) }
                 let (ordered, groupEnds) = Self.commutingGroups(operations, capacity: groupQubits, qubits: qubits,
                                                                 localQubits: state.localQubitCount)
-                if Self.statsEnabled { Self.stats["groups", default: 0] += groupEnds.count }
                 var k = 0, group = 0
                 while k < ordered.count {
                     while groupEnds[group] <= k { group += 1 }
                     if let (end, window) = stage(ordered, from: k, to: groupEnds[group], localQubits: state.localQubitCount) {
-                        if Self.statsEnabled { Self.stats["stages", default: 0] += 1 }
                         let labels = state.windowLabels(window)
                         let prepared = ordered[k..<end].map { PreparedOperation<T>($0.relabelled(labels)) }
                         state.forEachWindow(qubits: window) { part in for operation in prepared { part.apply(operation) } }
                         k = end
                     } else {
-                        if Self.statsEnabled { Self.stats["sweeps", default: 0] += 1 }
                         execute(ordered[k], on: state, classical: classical, rng: rng)
                         k += 1
                     }
@@ -254,29 +248,17 @@ public final class Simulator {
             }
         }
         progress?(instructions.count, instructions.count)
-        if Self.statsEnabled { FileHandle.standardError.write(Self.stats.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }.joined(separator: "\n").appending("\n").data(using: .utf8)!) }
-    }
-    static let statsEnabled = ProcessInfo.processInfo.environment["QFORGE_FUSION_STATS"] != nil
-    nonisolated(unsafe) static var stats: [String: Int] = [:]
-    static func record(_ operations: [FusedOperation]) {
-        for op in operations {
-            switch op {
-            case .dense(let q, _): stats["dense \(q.count)", default: 0] += 1; stats["dense lowmask \(q.filter { $0 < 3 }.count)", default: 0] += 1
-            case .diagonal(let q, _): stats["diagonal \(q.count)", default: 0] += 1
-            case .permutation(let q, _, _): stats["perm \(q.count)", default: 0] += 1
-            case .instruction: stats["instruction", default: 0] += 1
-            }
-        }
     }
 
-    /// Cache blocking: the longest run of operations from `start` whose amplitude pairings fit
-    /// in one window of `cacheQubits` local qubits, and that window (nil: run one operation on
+    /// Cache blocking: the longest run of operations from `start` (before `limit`, the end of
+    /// its commuting group) whose amplitude pairings fit in one window of `cacheQubits` local
+    /// qubits, and that window (nil: run one operation on
     /// the whole slice). Three window qubits are kept for the lowest free qubits, so a gathered
     /// window copies runs of at least 8 amplitudes; a run on the lowest qubits needs no gather.
     private func stage(_ operations: [FusedOperation], from start: Int, to limit: Int, localQubits: Int) -> (end: Int, window: [Int])? {
         let size = cacheQubits
         guard size < localQubits else { return nil }
-        let capacity = size >= 9 ? size - keptLow : size
+        let capacity = size >= 9 ? size - 3 : size
         var chosen = Set<Int>(), end = start
         while end < limit, let qubits = Self.pairedQubits(operations[end], localQubits: localQubits) {
             let union = chosen.union(qubits)
@@ -292,7 +274,7 @@ public final class Simulator {
     /// Operations are grouped for cache blocking on at most this many paired qubits (the
     /// default window's capacity). Fixed, not derived from `cacheQubits`, so the order of
     /// operations, and so every bit of the result, does not depend on the window size.
-    public var groupQubits = Int(ProcessInfo.processInfo.environment["QFORGE_GROUP_QUBITS"] ?? "") ?? 12
+    public var groupQubits = 12
     /// Later operations considered for the current group.
     static let groupLookahead = 512
 
@@ -304,7 +286,6 @@ public final class Simulator {
     /// state is streamed from memory fewer times. Returns the order and each group's end index.
     static func commutingGroups(_ operations: [FusedOperation], capacity: Int, qubits: Int,
                                 localQubits: Int) -> ([FusedOperation], [Int]) {
-        if ProcessInfo.processInfo.environment["QFORGE_NO_REORDER"] != nil { return (operations, [operations.count]) }
         var placed = [Bool](repeating: false, count: operations.count)
         var ordered: [FusedOperation] = [], ends: [Int] = []
         ordered.reserveCapacity(operations.count)
