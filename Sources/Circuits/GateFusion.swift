@@ -58,12 +58,17 @@ public struct GateFusion: Sendable {
     public var maxDenseQubits: Int
     public var maxDiagonalQubits: Int
     public var maxPermutationQubits: Int
+    /// Qubits below this index are lanes of the simulator's vectors: a permutation with phases
+    /// on one of them runs amplitude by amplitude, so on at most `maxDenseQubits` qubits it is
+    /// emitted as a dense matrix instead, whose lane-mask kernels are vectorised (0: never).
+    public var laneQubits: Int
     /// Product entries this small are rounding (h·h, sx·sx): they are dropped.
     static let roundoff = 1e-14
 
-    public init(localQubits: Int, maxDenseQubits: Int = 3, maxDiagonalQubits: Int = 8, maxPermutationQubits: Int = 6) {
+    public init(localQubits: Int, maxDenseQubits: Int = 3, maxDiagonalQubits: Int = 8, maxPermutationQubits: Int = 6,
+                laneQubits: Int = 0) {
         (self.localQubits, self.maxDenseQubits, self.maxDiagonalQubits) = (localQubits, maxDenseQubits, maxDiagonalQubits)
-        self.maxPermutationQubits = maxPermutationQubits
+        (self.maxPermutationQubits, self.laneQubits) = (maxPermutationQubits, laneQubits)
     }
 
     /// Cheapest structure a block keeps; a block is as general as its most general gate.
@@ -268,6 +273,12 @@ public struct GateFusion: Sendable {
             return factors.allSatisfy(Self.isOne) ? [] : [.diagonal(qubits: qubits, phases: factors)]
         }
         guard qubits.count <= maxPermutationQubits, qubits.allSatisfy({ $0 < localQubits }) else { return nil }
+        if qubits[0] < laneQubits, qubits.count <= maxDenseQubits, !factors.allSatisfy({ $0 == .one }) {
+            let d = sources.count
+            var matrix = [Amplitude](repeating: .zero, count: d * d)
+            for r in 0..<d { matrix[r * d + sources[r]] = factors[r] }
+            return [.dense(qubits: qubits, matrix: matrix)]
+        }
         return [.permutation(qubits: qubits, sources: sources, factors: factors)]
     }
 }

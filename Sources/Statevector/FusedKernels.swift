@@ -85,11 +85,9 @@ enum PreparedOperation<T: AmplitudeScalar> {
     init(_ operation: FusedOperation) {
         switch operation {
         case .dense(let qubits, let matrix):
-            if let monomial = MonomialMatrix(matrix, dimension: 1 << qubits.count) {
-                self = .permutation(PermutationKernel(qubits: qubits, sources: monomial.sources, factors: monomial.factors))
-            } else {
-                self = .dense(DenseKernel(qubits: qubits, matrix: matrix))
-            }
+            // Fusion already sent monomial products to the cheaper kernels, but for phased ones on
+            // lane qubits, which the vectorised dense kernels run faster.
+            self = .dense(DenseKernel(qubits: qubits, matrix: matrix))
         case .permutation(let qubits, let sources, let factors):
             self = .permutation(PermutationKernel(qubits: qubits, sources: sources, factors: factors))
         case .diagonal(let qubits, let phases):
@@ -165,14 +163,16 @@ func compressingBits(_ value: Int, mask: Int) -> Int {
 }
 
 /// In each group, entry r becomes factors[r] × entry sources[r] (runs of X, CX, CCX, SWAP with
-/// phases); the multiplication is skipped when every factor is 1. With qubits 0 ..< s outside
+/// phases); rows whose factor is 1 are copied, not multiplied. With qubits 0 ..< s outside
 /// the block (s as for `T.WideVector`), entries move as whole vectors of 2^s neighbouring groups.
 struct PermutationKernel<T: AmplitudeScalar> {
     let offsets: [Int]
     let positions: [Int]
     let sources: [Int]
     let factors: [SIMD2<T>]
-    let unitFactors: Bool
+    /// Per row: 0 stays as it is (its own source, factor 1), 1 is copied, 2 is multiplied. A
+    /// factor of 1 multiplies exactly, so skipping it changes no bit.
+    let rowKinds: [UInt8]
     let across: Bool
     /// Across only: offsets in vector units.
     let vectorOffsets: [Int]
@@ -183,7 +183,7 @@ struct PermutationKernel<T: AmplitudeScalar> {
         positions = qubits.sorted()
         self.sources = sources
         self.factors = factors.map { SIMD2(T($0.real), T($0.imaginary)) }
-        unitFactors = factors.allSatisfy { $0 == .one }
+        rowKinds = zip(sources.indices, factors).map { r, f in f != .one ? 2 : sources[r] == r ? 0 : 1 }
         across = qubits.allSatisfy { $0 >= s }
         vectorOffsets = offsets.map { $0 >> s }
     }
@@ -281,15 +281,16 @@ extension DistributedState {
             k.offsets.withUnsafeBufferPointer { offs in
                 k.sources.withUnsafeBufferPointer { column in
                     k.factors.withUnsafeBufferPointer { f in
-                        team.forEach(localCount >> qs.count) { range in
-                            withUnsafeTemporaryAllocation(of: SIMD2<T>.self, capacity: dimension) { v in
-                                for group in range {
-                                    let base = insertingZeroBits(group, at: qs)
-                                    for c in 0..<dimension { v[c] = a[base &+ offs[c]] }
-                                    if k.unitFactors {
-                                        for r in 0..<dimension { a[base &+ offs[r]] = v[column[r]] }
-                                    } else {
-                                        for r in 0..<dimension { a[base &+ offs[r]] = Kernels.mul(f[r], v[column[r]]) }
+                        k.rowKinds.withUnsafeBufferPointer { kind in
+                            team.forEach(localCount >> qs.count) { range in
+                                withUnsafeTemporaryAllocation(of: SIMD2<T>.self, capacity: dimension) { v in
+                                    for group in range {
+                                        let base = insertingZeroBits(group, at: qs)
+                                        for c in 0..<dimension { v[c] = a[base &+ offs[c]] }
+                                        for r in 0..<dimension where kind[r] != 0 {
+                                            let x = v[column[r]]
+                                            a[base &+ offs[r]] = kind[r] == 1 ? x : Kernels.mul(f[r], x)
+                                        }
                                     }
                                 }
                             }
@@ -310,17 +311,15 @@ extension DistributedState {
             k.vectorOffsets.withUnsafeBufferPointer { offs in
                 k.sources.withUnsafeBufferPointer { column in
                     k.factors.withUnsafeBufferPointer { f in
-                        team.forEach(localCount >> (qs.count + V.laneShift)) { range in
-                            withUnsafeTemporaryAllocation(of: V.self, capacity: dimension) { v in
-                                for item in range {
-                                    let base = insertingZeroBits(item &<< V.laneShift, at: qs) &>> V.laneShift
-                                    for c in 0..<dimension { v[c] = w[base &+ offs[c]] }
-                                    if k.unitFactors {
-                                        for r in 0..<dimension where column[r] != r { w[base &+ offs[r]] = v[column[r]] }
-                                    } else {
-                                        for r in 0..<dimension {
+                        k.rowKinds.withUnsafeBufferPointer { kind in
+                            team.forEach(localCount >> (qs.count + V.laneShift)) { range in
+                                withUnsafeTemporaryAllocation(of: V.self, capacity: dimension) { v in
+                                    for item in range {
+                                        let base = insertingZeroBits(item &<< V.laneShift, at: qs) &>> V.laneShift
+                                        for c in 0..<dimension { v[c] = w[base &+ offs[c]] }
+                                        for r in 0..<dimension where kind[r] != 0 {
                                             let x = v[column[r]]
-                                            w[base &+ offs[r]] = V(repeating: f[r].x) * x + V(repeating: f[r].y) * x.timesI
+                                            w[base &+ offs[r]] = kind[r] == 1 ? x : V(repeating: f[r].x) * x + V(repeating: f[r].y) * x.timesI
                                         }
                                     }
                                 }
@@ -530,22 +529,4 @@ func depositingLowBits(_ value: Int, mask: Int) -> Int {
         k += 1
     }
     return result
-}
-
-/// A matrix with exactly one non-zero entry per row and per column: row r reads column
-/// `sources[r]` times `factors[r]`.
-struct MonomialMatrix {
-    let sources: [Int]
-    let factors: [Amplitude]
-
-    init?(_ matrix: [Amplitude], dimension: Int) {
-        var columns = [Int](), factors = [Amplitude](), used = Set<Int>()
-        for r in 0..<dimension {
-            let nonZero = (0..<dimension).filter { matrix[r * dimension + $0] != .zero }
-            guard nonZero.count == 1, used.insert(nonZero[0]).inserted else { return nil }
-            columns.append(nonZero[0])
-            factors.append(matrix[r * dimension + nonZero[0]])
-        }
-        (self.sources, self.factors) = (columns, factors)
-    }
 }

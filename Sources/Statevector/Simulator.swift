@@ -217,7 +217,7 @@ public final class Simulator {
                             progress: ((Int, Int) -> Void)?) throws {
         let mapping = QubitMapping(qubits: qubits, localQubits: state.localQubitCount, boundaryInterval: boundaryInterval)
         let fusion = fusion.map { GateFusion(localQubits: state.localQubitCount, maxDenseQubits: $0.maxDenseQubits,
-                                             maxDiagonalQubits: $0.maxDiagonalQubits) }
+                                             maxDiagonalQubits: $0.maxDiagonalQubits, laneQubits: T.WideVector.laneShift) }
         progress?(resume?.done ?? 0, instructions.count)
         for step in mapping.plan(instructions, from: resume?.done ?? 0, layout: resume?.layout) {
             switch step {
@@ -230,15 +230,18 @@ public final class Simulator {
                 }
             case .instructions(let physical):
                 let operations = fusion?.fuse(physical) ?? physical.map({ .instruction($0) })
-                var k = 0
-                while k < operations.count {
-                    if let (end, window) = stage(operations, from: k, localQubits: state.localQubitCount) {
+                let (ordered, groupEnds) = Self.commutingGroups(operations, capacity: groupQubits, qubits: qubits,
+                                                                localQubits: state.localQubitCount)
+                var k = 0, group = 0
+                while k < ordered.count {
+                    while groupEnds[group] <= k { group += 1 }
+                    if let (end, window) = stage(ordered, from: k, to: groupEnds[group], localQubits: state.localQubitCount) {
                         let labels = state.windowLabels(window)
-                        let prepared = operations[k..<end].map { PreparedOperation<T>($0.relabelled(labels)) }
+                        let prepared = ordered[k..<end].map { PreparedOperation<T>($0.relabelled(labels)) }
                         state.forEachWindow(qubits: window) { part in for operation in prepared { part.apply(operation) } }
                         k = end
                     } else {
-                        execute(operations[k], on: state, classical: classical, rng: rng)
+                        execute(ordered[k], on: state, classical: classical, rng: rng)
                         k += 1
                     }
                 }
@@ -247,16 +250,17 @@ public final class Simulator {
         progress?(instructions.count, instructions.count)
     }
 
-    /// Cache blocking: the longest run of operations from `start` whose amplitude pairings fit
-    /// in one window of `cacheQubits` local qubits, and that window (nil: run one operation on
+    /// Cache blocking: the longest run of operations from `start` (before `limit`, the end of
+    /// its commuting group) whose amplitude pairings fit in one window of `cacheQubits` local
+    /// qubits, and that window (nil: run one operation on
     /// the whole slice). Three window qubits are kept for the lowest free qubits, so a gathered
     /// window copies runs of at least 8 amplitudes; a run on the lowest qubits needs no gather.
-    private func stage(_ operations: [FusedOperation], from start: Int, localQubits: Int) -> (end: Int, window: [Int])? {
+    private func stage(_ operations: [FusedOperation], from start: Int, to limit: Int, localQubits: Int) -> (end: Int, window: [Int])? {
         let size = cacheQubits
         guard size < localQubits else { return nil }
         let capacity = size >= 9 ? size - 3 : size
         var chosen = Set<Int>(), end = start
-        while end < operations.count, let qubits = Self.pairedQubits(operations[end], localQubits: localQubits) {
+        while end < limit, let qubits = Self.pairedQubits(operations[end], localQubits: localQubits) {
             let union = chosen.union(qubits)
             guard union.count <= capacity || union.allSatisfy({ $0 < size }) else { break }
             chosen = union
@@ -265,6 +269,65 @@ public final class Simulator {
         guard end - start >= 2 else { return nil }
         for q in 0..<localQubits where chosen.count < size { chosen.insert(q) }
         return (end, chosen.sorted())
+    }
+
+    /// Operations are grouped for cache blocking on at most this many paired qubits (the
+    /// default window's capacity). Fixed, not derived from `cacheQubits`, so the order of
+    /// operations, and so every bit of the result, does not depend on the window size.
+    public var groupQubits = 12
+    /// Later operations considered for the current group.
+    static let groupLookahead = 512
+
+    /// `operations` reordered into groups that each fit one cache window: from the first
+    /// operation not yet placed, every later one that commutes with all it would pass (disjoint
+    /// qubits, or both diagonal) joins while the group's paired qubits stay within `capacity`.
+    /// A random circuit's layers touch every qubit, so in program order a window holds a few
+    /// blocks before it must be swept out; pulling the commuting ones forward fills it, and the
+    /// state is streamed from memory fewer times. Returns the order and each group's end index.
+    static func commutingGroups(_ operations: [FusedOperation], capacity: Int, qubits: Int,
+                                localQubits: Int) -> ([FusedOperation], [Int]) {
+        var placed = [Bool](repeating: false, count: operations.count)
+        var ordered: [FusedOperation] = [], ends: [Int] = []
+        ordered.reserveCapacity(operations.count)
+        for first in operations.indices where !placed[first] {
+            placed[first] = true
+            ordered.append(operations[first])
+            defer { ends.append(ordered.count) }
+            guard var chosen = pairedQubits(operations[first], localQubits: localQubits) else { continue }
+            // Qubits of passed-over operations: any later operation on `blocked` stays behind
+            // them; a non-diagonal one on `blockedByDiagonal` too.
+            var blocked = Set<Int>(), blockedByDiagonal = Set<Int>(), scanned = 0
+            var j = first + 1
+            while j < operations.count, scanned < groupLookahead, blocked.count < qubits {
+                defer { j += 1 }
+                if placed[j] { continue }
+                scanned += 1
+                guard let (touched, diagonal) = touchedQubits(operations[j]) else { break }
+                if blocked.isDisjoint(with: touched), diagonal || blockedByDiagonal.isDisjoint(with: touched),
+                   let paired = pairedQubits(operations[j], localQubits: localQubits), chosen.union(paired).count <= capacity {
+                    chosen.formUnion(paired)
+                    placed[j] = true
+                    ordered.append(operations[j])
+                } else if diagonal {
+                    blockedByDiagonal.formUnion(touched)
+                } else {
+                    blocked.formUnion(touched)
+                }
+            }
+        }
+        return (ordered, ends)
+    }
+
+    /// Every qubit `operation` acts on and whether it is diagonal; nil for what nothing may
+    /// pass (measurement, reset, condition).
+    private static func touchedQubits(_ operation: FusedOperation) -> (Set<Int>, Bool)? {
+        switch operation {
+        case .diagonal(let q, _): return (Set(q), true)
+        case .dense(let q, _), .permutation(let q, _, _): return (Set(q), false)
+        case .instruction(let instruction):
+            guard instruction.condition == nil, case .unitary(let target, let controls, let m) = instruction.operation else { return nil }
+            return (Set(controls + [target]), m.isDiagonal)
+        }
     }
 
     /// The local qubits `operation` pairs amplitudes on (none for a diagonal, which fits any

@@ -84,7 +84,7 @@ struct TestRandom: RandomNumberGenerator {
 /// Runs `circuit` from |0…0⟩ on `ranks` in-process ranks and returns the whole state as
 /// interleaved (re, im) (threads split even tiny states: grain 1).
 func simulatedScalars(_ circuit: Circuit, precision: Precision = .double, ranks: Int, threads: Int = 1,
-                      fusion: FusionLimits?, window: Int = 15) -> [Double] {
+                      fusion: FusionLimits?, window: Int = 15, groupQubits: Int = 12) -> [Double] {
     let result = Locked([Double](repeating: .nan, count: 2 << circuit.qubitCount))
     InProcessWorld(size: ranks).run { comm in
         let simulator = try! Simulator(qubits: circuit.qubitCount, precision: precision, comm: comm)
@@ -92,6 +92,7 @@ func simulatedScalars(_ circuit: Circuit, precision: Precision = .double, ranks:
         simulator.threadGrain = 1
         simulator.threads = threads
         simulator.cacheQubits = window
+        simulator.groupQubits = groupQubits
         _ = try! simulator.run(circuit, options: SimulationOptions())
         simulator.withLocalAmplitudes { local in
             let offset = 2 * Int(simulator.localOffset)
@@ -106,7 +107,8 @@ func simulatedScalars(_ circuit: Circuit, precision: Precision = .double, ranks:
     return result.value
 }
 
-func simulatedState(_ circuit: Circuit, ranks: Int, threads: Int = 1, fusion: FusionLimits?, window: Int = 15) -> [Complex<Double>] {
-    let a = simulatedScalars(circuit, ranks: ranks, threads: threads, fusion: fusion, window: window)
+func simulatedState(_ circuit: Circuit, ranks: Int, threads: Int = 1, fusion: FusionLimits?, window: Int = 15,
+                    groupQubits: Int = 12) -> [Complex<Double>] {
+    let a = simulatedScalars(circuit, ranks: ranks, threads: threads, fusion: fusion, window: window, groupQubits: groupQubits)
     return (0..<(a.count / 2)).map { Complex(a[2 * $0], a[2 * $0 + 1]) }
 }

@@ -100,6 +100,13 @@ final class GateFormTests: XCTestCase {
                     let worst = zip(fused, unfused).map { ($0 - $1).length }.max()!
                     XCTAssertLessThan(worst, 1e-12, "\(name) ranks \(ranks) dense ≤ \(limits.maxDenseQubits) window \(window)")
                 }
+                // Groups of 3 and 4 paired qubits on 7: commuting operations are pulled forward
+                // past others (the default 12 holds the whole circuit, in program order).
+                for group in [3, 4] {
+                    let fused = simulatedState(circuit, ranks: ranks, fusion: FusionLimits(), window: 5, groupQubits: group)
+                    let worst = zip(fused, reference.state).map { ($0 - $1).length }.max()!
+                    XCTAssertLessThan(worst, 1e-12, "\(name) ranks \(ranks) groups of \(group) qubits")
+                }
             }
         }
     }
@@ -140,6 +147,43 @@ final class GateFormTests: XCTestCase {
         let fused = GateFusion(localQubits: 8).fuse(wide)
         XCTAssertFalse(kinds(fused).contains("instruction"))
         XCTAssertGreaterThan(fused.count, 1)
+    }
+
+    /// A permutation with phases on a vector-lane qubit (here below 2) runs on the dense
+    /// kernels when it is small enough for them; one without phases, or on higher qubits, stays
+    /// a permutation.
+    func testPhasedPermutationOnLaneQubitsRunsDense() throws {
+        let fusion = GateFusion(localQubits: 6, laneQubits: 2)
+        XCTAssertEqual(kinds(fusion.fuse(try parse("cx q[0],q[3]; s q[3]; cx q[3],q[4];", qubits: 6))), ["dense"])
+        XCTAssertEqual(kinds(fusion.fuse(try parse("cx q[0],q[3]; cx q[3],q[4];", qubits: 6))), ["permutation"])
+        XCTAssertEqual(kinds(fusion.fuse(try parse("cx q[2],q[3]; s q[3]; cx q[3],q[4];", qubits: 6))), ["permutation"])
+    }
+
+    /// Commuting operations are grouped for cache windows: disjoint blocks move forward past
+    /// others, blocks sharing a qubit (unless both diagonal) keep their order.
+    func testCommutingGroupsKeepOrderWhereItMatters() throws {
+        let program = "h q[0]; cx q[0],q[1]; h q[2]; cx q[2],q[3]; h q[4]; cx q[4],q[5]; h q[0]; cx q[0],q[1]; cz q[2],q[3]; cz q[3],q[4];"
+        let operations = GateFusion(localQubits: 6, maxDenseQubits: 2).fuse(try parse(program, qubits: 6))
+        let qubitSets = { (ops: [FusedOperation]) in
+            ops.map { op -> [Int] in
+                switch op {
+                case .dense(let q, _), .diagonal(let q, _), .permutation(let q, _, _): return q
+                case .instruction: return []
+                }
+            }
+        }
+        let (ordered, ends) = Simulator.commutingGroups(operations, capacity: 2, qubits: 6, localQubits: 6)
+        XCTAssertEqual(Set(qubitSets(ordered).map { $0.description }), Set(qubitSets(operations).map { $0.description }))
+        XCTAssertEqual(ends.last, ordered.count)
+        // Each operation comes after every earlier one it does not commute with.
+        let sets = qubitSets(operations), orderedSets = qubitSets(ordered)
+        for (i, a) in sets.enumerated() {
+            for (j, b) in sets.enumerated() where i < j && !Set(a).isDisjoint(with: b) {
+                let diagonal = { (k: Int) -> Bool in if case .diagonal = operations[k] { return true } else { return false } }
+                if diagonal(i) && diagonal(j) { continue }
+                XCTAssertLessThan(orderedSets.firstIndex(of: a)!, orderedSets.firstIndex(of: b)!, "\(a) before \(b)")
+            }
+        }
     }
 
     /// The QFT costs as few passes whatever basis it arrives in.
