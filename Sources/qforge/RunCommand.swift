@@ -23,12 +23,14 @@ struct RunCommand: ParsableCommand {
           observables = ["Z0 Z9"]
 
         Kinds: statevector, md, vqe (VQE ground energy), bomd (Born–Oppenheimer MD on the VQE
-        energy), qmmm (a VQE molecule in a Lennard-Jones bath); docs/vqe.md covers the last three.
+        energy), qmmm (a VQE region in an MD system, electrostatic embedding); docs/md.md,
+        docs/vqe.md and docs/qmmm.md cover them.
 
         Examples:
           qforge run configs/ghz.toml
           qforge run configs/h2-vqe.toml
-          mpirun -np 2 qforge run configs/qft.toml -o results/qft.h5
+          mpirun -np 2 qforge run configs/qft12.toml -o results/qft.h5
+          mpirun -np 2 qforge run configs/h2-water-qmmm.toml
         """
     )
 
