@@ -191,7 +191,7 @@ public struct MDJob {
         }
         let topology = try comm.agree { try self.topology(raw) }
         if let resume { context.say("qforge \(kind): continuing from checkpoint \(trajectory.checkpoint.path) at step \(resume.contents.step)") }
-        let quantumTypes = try comm.agree { try prepareQuantumRegion(&state) }
+        let quantumTypes = try comm.agree { try prepareQuantumRegion(&state, topology: raw) }
         let pair = try comm.agree { () throws -> any PairStyle in
             let p = try s.pair(typeCount: typeCount, units: units, quantumTypes: quantumTypes)
             let box = state.boxHi - state.boxLo

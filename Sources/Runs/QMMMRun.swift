@@ -295,8 +295,9 @@ func gatherVariable(_ values: [Double], comm: Communicator) -> [[Double]] {
 extension MDJob {
     /// Checks `[qm] atoms` against the system and returns their (0-based) types, whose LJ pairs
     /// among themselves are switched off. With electrostatic embedding the QM atoms' MM charges
-    /// are zeroed: the region's electrostatics is quantum.
-    func prepareQuantumRegion(_ state: inout ParticleState) throws -> Set<Int32> {
+    /// are zeroed: the region's electrostatics is quantum. A bond or angle touching a QM atom is
+    /// refused (its energy would be counted twice, and link atoms are not there).
+    func prepareQuantumRegion(_ state: inout ParticleState, topology: RawTopology) throws -> Set<Int32> {
         guard let qm else { return [] }
         var row: [Int64: Int] = [:]
         for (k, id) in state.ids.enumerated() { row[id] = k }
@@ -306,6 +307,10 @@ extension MDJob {
             types.insert(state.types[k])
         }
         let region = Set(qm.ids)
+        let bonded = topology.bonds.map { [$0.atoms.0, $0.atoms.1] } + topology.angles.map { [$0.atoms.0, $0.atoms.1, $0.atoms.2] }
+        if let atoms = bonded.first(where: { $0.contains(where: region.contains) }) {
+            throw file.error("a bond or angle of the system joins QM atom(s) \(atoms.filter(region.contains).map(String.init).joined(separator: ", ")) (atoms \(atoms.map(String.init).joined(separator: " "))): the quantum region's bonds are quantum; remove them from the data file (QM/MM across a covalent bond, with link atoms, is not supported)", at: "qm.atoms")
+        }
         if let k = state.ids.indices.first(where: { !region.contains(state.ids[$0]) && types.contains(state.types[$0]) }) {
             throw file.error("MM atom \(state.ids[k]) has type \(state.types[k] + 1), a type of the quantum region: give the QM atoms types of their own", at: "qm.atoms")
         }

@@ -123,6 +123,7 @@ def test_mechanical_embedding_sees_no_charges(tmp_path):
     ("crossing", "qm.atoms", "crosses the box"),
     ("half-box", "qm_mm.cutoff", "beyond half the shortest box edge"),
     ("unknown-atom", "qm.atoms", "not in the system"),
+    ("bonded", "qm.atoms", "bonds are quantum"),
 ])
 def test_bad_regions_are_refused(tmp_path, case, key, words):
     qm = (("H", "0 0 -0.37"), ("H", "0 0 0.37"))
@@ -145,10 +146,13 @@ def test_bad_regions_are_refused(tmp_path, case, key, words):
             replace["cutoff = 6.0 "] = "cutoff = 8.0 "
         if case == "half-box":
             replace["cutoff = 6.0 "] = "cutoff = 9.5 "
+        if case == "bonded":      # H2 as a classical molecule with its bond, named quantum
+            data = solvate(tmp_path, "h2w.data", "--classical-bond", "415", "0.74")
         if case == "unknown-atom":
             replace["atoms = [1, 2]"] = "atoms = [1, 99999]"
             replace['elements = ["H", "H"]'] = 'elements = ["H", "H"]'
-        data = solvate(tmp_path, "h2w.data", qm=qm)
+        if case != "bonded":
+            data = solvate(tmp_path, "h2w.data", qm=qm)
     config = job(tmp_path, data, steps=2, **replace)
     out = tmp_path / "bad.h5"
     message = assert_input_error(run_qforge(["run", str(config), "-o", str(out), "--catalog", "off"]), out)
