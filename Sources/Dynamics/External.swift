@@ -32,15 +32,11 @@ extension MDEngine {
     /// Adds `force` to owned atom `index` (as `forEachOwnedAtom` numbered it this step).
     public func addForce(_ force: SIMD3<Double>, toOwned index: Int) {
         precondition(index < nlocal)
-        for d in 0..<3 { f[3 * index + d] += force[d] }
+        addForce(index, force)
     }
 
     /// The minimum-image displacement b − a in this periodic box.
-    public func minimumImage(_ a: SIMD3<Double>, _ b: SIMD3<Double>) -> SIMD3<Double> {
-        var d = b - a
-        d -= boxLength * (d / boxLength).rounded(.toNearestOrEven)
-        return d
-    }
+    public func minimumImage(_ a: SIMD3<Double>, _ b: SIMD3<Double>) -> SIMD3<Double> { minimumImage(b - a) }
 
     func applyExternal(energy: Bool) throws {
         guard let external else { return }
