@@ -25,8 +25,76 @@ let kernelSettings: [SwiftSetting] = [.unsafeFlags(["-target-cpu", kernelCPU]), 
 let kernelSettings: [SwiftSetting] = [noKernelMerging]
 #endif
 
+// MPI and HDF5 come from the site: Debian's packages, a module system or a prefix of one's own.
+// Each is found by the first of these that is set or exists (README, "Running on a cluster"):
+//   QFORGE_MPI_CFLAGS + QFORGE_MPI_LIBS       flags as given (e.g. from `mpicc -show`)
+//   QFORGE_MPI=NAME                           that pkg-config package (ompi-c, mpich, ...)
+//   MPI_HOME, MPI_ROOT, MPICH_DIR, I_MPI_ROOT  PREFIX/include and -lmpi from PREFIX/lib
+//   pkg-config ompi-c, mpich, mpi              whichever exists, in this order
+// and the same with QFORGE_HDF5_CFLAGS/LIBS, QFORGE_HDF5, HDF5_DIR/HDF5_ROOT, pkg-config hdf5 or
+// hdf5-serial. No code depends on which MPI it is. The headers' flags go to every Swift target
+// (a module that imports ResultsIO imports CHDF5's header too), the libraries to the one target
+// that calls each; a prefix's library directory is also the binary's run path.
+struct CLibrary {
+    var cflags: [String] = []
+    var libs: [String] = []
+}
+
+let environment = ProcessInfo.processInfo.environment
+
+func pkgConfig(_ args: [String]) -> String? {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["pkg-config"] + args
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = FileHandle.nullDevice
+    guard (try? process.run()) != nil else { return nil }
+    let output = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { return nil }
+    return String(decoding: output, as: UTF8.self)
+}
+
+/// Compiler flags as swiftc takes them: `-Wl,a,b` becomes `-Xlinker a -Xlinker b`; -I, -L, -l and
+/// -D pass through; anything else (-pthread, -O2) is the C compiler's business and is dropped.
+func swiftcFlags(_ text: String) -> [String] {
+    text.split(whereSeparator: \.isWhitespace).map(String.init).flatMap { flag -> [String] in
+        if flag.hasPrefix("-Wl,") { return flag.dropFirst(4).split(separator: ",").flatMap { ["-Xlinker", String($0)] } }
+        if flag == "-pthread" { return ["-lpthread"] }
+        return ["-I", "-L", "-l", "-D"].contains { flag.hasPrefix($0) } ? [flag] : []
+    }
+}
+
+func findLibrary(_ name: String, library: String, prefixVariables: [String], pkgConfigNames: [String]) -> CLibrary {
+    if let cflags = environment["QFORGE_\(name)_CFLAGS"], let libs = environment["QFORGE_\(name)_LIBS"] {
+        return CLibrary(cflags: swiftcFlags(cflags), libs: swiftcFlags(libs))
+    }
+    let fromPkgConfig = { (package: String) -> CLibrary? in
+        guard let cflags = pkgConfig(["--cflags", package]), let libs = pkgConfig(["--libs", package]) else { return nil }
+        let flags = CLibrary(cflags: swiftcFlags(cflags), libs: swiftcFlags(libs))
+        let runPaths = flags.libs.filter { $0.hasPrefix("-L") }.flatMap { ["-Xlinker", "-rpath", "-Xlinker", String($0.dropFirst(2))] }
+        return CLibrary(cflags: flags.cflags, libs: flags.libs + runPaths)
+    }
+    if let package = environment["QFORGE_\(name)"] {
+        return fromPkgConfig(package) ?? CLibrary()  // the build then fails on the missing header
+    }
+    if let prefix = prefixVariables.lazy.compactMap({ environment[$0] }).first(where: { !$0.isEmpty }) {
+        return CLibrary(cflags: ["-I\(prefix)/include"],
+                        libs: ["-L\(prefix)/lib", "-l\(library)", "-Xlinker", "-rpath", "-Xlinker", "\(prefix)/lib"])
+    }
+    return pkgConfigNames.lazy.compactMap(fromPkgConfig).first ?? CLibrary()
+}
+
+let mpi = findLibrary("MPI", library: "mpi", prefixVariables: ["MPI_HOME", "MPI_ROOT", "MPICH_DIR", "I_MPI_ROOT"],
+                      pkgConfigNames: ["ompi-c", "mpich", "mpi"])
+let hdf5 = findLibrary("HDF5", library: "hdf5", prefixVariables: ["HDF5_DIR", "HDF5_ROOT"],
+                       pkgConfigNames: ["hdf5", "hdf5-serial"])
+let cHeaders: SwiftSetting = .unsafeFlags((mpi.cflags + hdf5.cflags).flatMap { ["-Xcc", $0] })
+
 // Kernels (Statevector, Circuits, ForgeCore) import neither MPI nor HDF5, so they test alone.
-// C libraries come from Debian: libopenmpi-dev, libhdf5-dev, libopenblas-dev, libfftw3-dev.
+// C libraries come from Debian (libopenmpi-dev or libmpich-dev, libhdf5-dev, libopenblas-dev,
+// libfftw3-dev) or the site's modules.
 let package = Package(
     name: "QForge",
     platforms: [.macOS(.v13)],
@@ -43,8 +111,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.9.0"..<"6.0.0"),
     ],
     targets: [
-        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
-        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CMPI"),
+        .systemLibrary(name: "CHDF5"),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CFFTW", pkgConfig: "fftw3", providers: [.apt(["libfftw3-dev"])]),
         .target(name: "ForgeCore", dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
@@ -60,14 +128,14 @@ let package = Package(
         .target(name: "Chemistry", dependencies: [
             "ForgeCore", "Statevector", "Dynamics", "CBLAS", .product(name: "Numerics", package: "swift-numerics"),
         ]),
-        .target(name: "ResultsIO", dependencies: ["CHDF5", "ForgeCore"]),
+        .target(name: "ResultsIO", dependencies: ["CHDF5", "ForgeCore"], linkerSettings: [.unsafeFlags(hdf5.libs)]),
         .target(name: "Catalog", dependencies: [
             "ForgeCore",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
-        .target(name: "MPIBackend", dependencies: ["CMPI", "ForgeCore"]),
+        .target(name: "MPIBackend", dependencies: ["CMPI", "ForgeCore"], linkerSettings: [.unsafeFlags(mpi.libs)]),
         // Each job kind's driver (load spec, resume or start, step loop with its output and
         // checkpoint schedule, publish) and catalog recording: a library tests call in-process.
         .target(name: "Runs", dependencies: [
@@ -90,3 +158,7 @@ let package = Package(
         ]),
     ]
 )
+
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + [cHeaders]
+}

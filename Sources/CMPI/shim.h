@@ -1,10 +1,12 @@
-// Open MPI's handles (MPI_COMM_WORLD, MPI_DOUBLE, ...) are macros over the addresses of
-// global structs, which Swift cannot import; these static inline getters expose them.
+// MPI's predefined handles (MPI_COMM_WORLD, MPI_DOUBLE, ...) are macros: addresses of global
+// structs in Open MPI, cast integer constants in MPICH, Intel MPI and Cray MPICH. Swift imports
+// neither, so these static inline getters expose them; nothing else depends on the implementation.
 #ifndef QFORGE_CMPI_SHIM_H
 #define QFORGE_CMPI_SHIM_H
 #include <mpi.h>
 
 static inline MPI_Comm qf_comm_world(void) { return MPI_COMM_WORLD; }
+static inline MPI_Comm qf_comm_null(void) { return MPI_COMM_NULL; }
 static inline MPI_Datatype qf_byte(void) { return MPI_BYTE; }
 static inline MPI_Datatype qf_double(void) { return MPI_DOUBLE; }
 static inline MPI_Datatype qf_int32(void) { return MPI_INT32_T; }
@@ -18,4 +20,5 @@ static inline MPI_Status *qf_status_ignore(void) { return MPI_STATUS_IGNORE; }
 static inline int qf_comm_type_shared(void) { return MPI_COMM_TYPE_SHARED; }
 static inline MPI_Info qf_info_null(void) { return MPI_INFO_NULL; }
 static inline MPI_Errhandler qf_errors_return(void) { return MPI_ERRORS_RETURN; }
+static inline int qf_max_library_version_string(void) { return MPI_MAX_LIBRARY_VERSION_STRING; }
 #endif

@@ -19,7 +19,7 @@ public final class MPICommunicator: Communicator {
         MPI_Comm_size(comm, &s)
         rank = Int(r)
         size = Int(s)
-        var nodeComm = MPI_Comm(bitPattern: 0)
+        var nodeComm = qf_comm_null()  // a handle is a pointer in Open MPI, an int in MPICH
         MPI_Comm_split_type(comm, qf_comm_type_shared(), r, qf_info_null(), &nodeComm)
         var n: Int32 = 1
         MPI_Comm_size(nodeComm, &n)
@@ -27,10 +27,14 @@ public final class MPICommunicator: Communicator {
         ranksOnNode = Int(n)
     }
 
-    /// True when the process was started by an MPI launcher (mpirun, srun): singletons skip MPI_Init's cost.
-    public static var launchedByMPI: Bool {
-        let env = ProcessInfo.processInfo.environment
-        return env["OMPI_COMM_WORLD_SIZE"] != nil || env["PMI_SIZE"] != nil || env["PMIX_RANK"] != nil
+    /// The MPI library's own name and version (callable before MPI_Init): "Open MPI v4.1.4, ...",
+    /// "MPICH Version: 4.0.2 ...", first line only.
+    public static var libraryVersion: String {
+        var buffer = [CChar](repeating: 0, count: Int(qf_max_library_version_string()) + 1)
+        var length: Int32 = 0
+        MPI_Get_library_version(&buffer, &length)
+        let firstLine = String(cString: buffer).split(separator: "\n").first ?? ""
+        return firstLine.split(whereSeparator: \.isWhitespace).joined(separator: " ")  // MPICH pads with tabs
     }
 
     public func finalize() {

@@ -41,7 +41,7 @@ public struct CatalogSettings: Sendable {
         let env = environment
         let threads = max(1, threads ?? defaultThreadsPerRank(environment: env))
         let nodes = (env["SLURM_JOB_NUM_NODES"] ?? env["SLURM_NNODES"]).flatMap(Int.init) ?? 1
-        let underMPI = env["OMPI_COMM_WORLD_SIZE"] != nil || env["PMI_SIZE"] != nil || env["PMIX_RANK"] != nil || ranks > 1
+        let underMPI = Launcher.startedByMPI(env) || ranks > 1
         return RunRecord(
             id: runID, app: "qforge-\(kind)", appVersion: qforgeVersion, kind: kind, account: resolvedAccount,
             user: env["SLURM_JOB_USER"] ?? env["USER"] ?? currentUserName(), host: ProcessInfo.processInfo.hostName,

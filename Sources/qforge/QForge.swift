@@ -18,7 +18,7 @@ struct QForge: ParsableCommand {
           mpirun -np 2 qforge sv configs/qft.qasm -o results/qft.h5 --observable "Z0 Z1"
           qforge inspect results/ghz.h5
         """,
-        version: qforgeVersion,
+        version: "\(qforgeVersion)\nMPI: \(MPICommunicator.libraryVersion)",  // jobs/qforge-job.sh reads it to choose srun's --mpi
         subcommands: [RunCommand.self, StatevectorCommand.self, InspectCommand.self, CatalogCommand.self]
     )
 
@@ -41,7 +41,21 @@ struct QForge: ParsableCommand {
         // SIGUSR1/SIGTERM/SIGINT only set a flag (Interrupt is their one owner): engines
         // checkpoint at their next safe point. Commands that never poll it (inspect, catalog
         // serve) keep the default: a signal ends them.
-        if command is RunCommand || command is StatevectorCommand { Interrupt.install() }
+        if command is RunCommand || command is StatevectorCommand {
+            if let tasks = Launcher.unwiredSrunTasks() {
+                // Each task would be a 1-rank MPI job running the whole job and writing the same files.
+                if ProcessInfo.processInfo.environment["SLURM_PROCID"] == "0" {
+                    reportError("srun started \(tasks) tasks that MPI cannot join: use `srun --mpi=pmix` (Open MPI) or `srun --mpi=pmi2` (MPICH), or mpirun")
+                }
+                return 2
+            }
+            if let started = Launcher.worldSize(), Launch.communicator.size != started {
+                // Another MPI's launcher: every rank came up alone and would run the whole job.
+                reportError("the launcher started \(started) ranks but this qforge's MPI (\(MPICommunicator.libraryVersion)) sees \(Launch.communicator.size): launch it with the mpiexec of that MPI (scripts/mpirun, QFORGE_MPIEXEC)")
+                return 2
+            }
+            Interrupt.install()
+        }
         do {
             var command = command
             try command.run()
@@ -72,16 +86,14 @@ struct QForge: ParsableCommand {
 enum Launch {
     nonisolated(unsafe) private static var mpi: MPICommunicator?
     nonisolated(unsafe) static var communicator: Communicator = {
-        guard MPICommunicator.launchedByMPI else { return SerialCommunicator() }
+        guard Launcher.startedByMPI() else { return SerialCommunicator() }
         let comm = MPICommunicator()
         mpi = comm
         return comm
     }()
 
     static var isRoot: Bool {
-        // Before MPI is up, the launcher's environment tells the rank.
-        let env = ProcessInfo.processInfo.environment
-        return (env["OMPI_COMM_WORLD_RANK"] ?? env["PMIX_RANK"] ?? env["PMI_RANK"] ?? "0") == "0"
+        Launcher.rank() == 0  // before MPI is up, the launcher's environment tells the rank
     }
 
     /// Finalizes MPI if this process started it.
