@@ -69,7 +69,8 @@ export OMPI_MCA_odls_base_sigkill_timeout=${OMPI_MCA_odls_base_sigkill_timeout:-
 # (scancel --batch, kill) and pass it on as SIGUSR1, which srun, mpirun and mpiexec forward to the ranks.
 "${launch[@]}" "$QFORGE" "${args[@]}" &
 pid=$!
-forward() { echo "qforge-job: received $1, asking qforge to checkpoint"; kill -USR1 "$pid" 2>/dev/null; }
+received=""
+forward() { received=$1; echo "qforge-job: received $1, asking qforge to checkpoint"; kill -USR1 "$pid" 2>/dev/null; }
 trap 'forward USR1' USR1
 trap 'forward TERM' TERM
 # `wait` returns early when a trapped signal arrives; wait again until the launcher has really ended.
@@ -78,9 +79,16 @@ while :; do
     kill -0 "$pid" 2>/dev/null || break
 done
 trap - USR1 TERM
+# MPICH 4.0's mpiexec may report 0 after forwarding a signal although the ranks exited 75: a
+# checkpoint without a final result says how the run really ended.
+if [ "$status" -eq 0 ] && [ -n "$OUTPUT" ] && [ -e "$OUTPUT.checkpoint" ] && [ ! -e "$OUTPUT" ]; then status=75; fi
 
 if [ "$status" -eq 75 ]; then
-    if [ -n "${SLURM_JOB_ID:-}" ] && [ "${QFORGE_REQUEUE:-1}" != 0 ]; then
+    if [ "$received" = TERM ]; then
+        # scancel, preemption or the time limit: Slurm requeues a preempted job itself, and a
+        # cancelled one must stay cancelled (its checkpoint waits for the next sbatch).
+        echo "qforge-job: checkpoint written; not requeued (SIGTERM: scancel, preemption or time limit)"
+    elif [ -n "${SLURM_JOB_ID:-}" ] && [ "${QFORGE_REQUEUE:-1}" != 0 ]; then
         echo "qforge-job: checkpoint written; requeueing job $SLURM_JOB_ID"
         # The requeued job keeps its id, so it finds the same output name and the checkpoint.
         scontrol requeue "$SLURM_JOB_ID"

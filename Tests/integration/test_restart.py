@@ -13,7 +13,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import QFORGE_BIN, REPO_ROOT, clean_env, describe, qforge_command, run_qforge
+from conftest import QFORGE_BIN, REPO_ROOT, clean_env, describe, mpi_implementation, qforge_command, run_qforge
 
 # A 256-atom LJ liquid: neighbour lists rebuild every ~10 steps (the checkpoint's safe points).
 LIQUID = """
@@ -71,7 +71,14 @@ def signal_when(args: list[str], ranks: int, env: dict, ready, stream: str = "st
         out = "".join(seen) + out
     else:
         err = "".join(seen) + err
-    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+    status = proc.returncode
+    if ranks > 1 and mpi_implementation() == "mpich" and status == 0 and "checkpoint written to" in err:
+        # MPICH 4.0's mpiexec (Hydra) passes a signal sent to it on to the ranks, but then reports
+        # 0 instead of their 75 about half the time (3 of 6 here; 6 of 6 right when the ranks get
+        # the signal themselves). Rank 0's line says how the run ended; jobs/qforge-job.sh reads
+        # the checkpoint file the same way.
+        status = 75
+    return subprocess.CompletedProcess(proc.args, status, out, err)
 
 
 def interrupt(args: list[str], ranks: int, env: dict, after_step: int = 200, timeout: float = 120) -> subprocess.CompletedProcess:
