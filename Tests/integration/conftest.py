@@ -80,25 +80,58 @@ RANKS = ranks_params(1, 2, 4)
 
 
 @functools.cache
-def mpi_implementation() -> str:
-    """openmpi, mpich or unknown: the launcher scripts/mpirun uses ($QFORGE_MPIEXEC or mpiexec)."""
+def mpi_launcher() -> tuple[str, str]:
+    """(openmpi|mpich|unknown, path) of the launcher scripts/mpirun finds: $QFORGE_MPIEXEC, else
+    mpiexec or mpirun on PATH; ("missing", "") without one."""
     p = subprocess.run([str(REPO_ROOT / "scripts" / "mpirun"), "--implementation"], capture_output=True, text=True)
-    return p.stdout.strip() if p.returncode == 0 else "missing"
+    return tuple(p.stdout.split(maxsplit=1)) if p.returncode == 0 else ("missing", "")
+
+
+def mpi_implementation() -> str:
+    return mpi_launcher()[0]
 
 
 def mpirun_command(np_: int, quiet: bool = False) -> list[str]:
-    """The launcher prefix for `np_` ranks on this (possibly 2-core) machine: scripts/mpirun, which
-    adds the flags of the MPI it finds (Open MPI: --oversubscribe --quiet, and
-    --allow-run-as-root as root; MPICH's Hydra needs none). `quiet` is kept for the callers:
-    scripts/mpirun always stops Open MPI's "process returned a non-zero exit code" banner, so
-    qforge's own error output can be checked.
+    """The launcher prefix for `np_` ranks on this (possibly 2-core) machine.
+
+    Open MPI: --oversubscribe, shared memory only (no network probing on a test box),
+    --allow-run-as-root as root, and with quiet=True `-q`, which stops its "process returned a
+    non-zero exit code" banner, so qforge's own error output can be checked. MPICH's Hydra needs
+    no flag and prints no such banner on stderr.
     """
-    if mpi_implementation() == "missing":
+    implementation, launcher = mpi_launcher()
+    if implementation == "missing":
         pytest.skip("no MPI launcher (mpiexec, mpirun or $QFORGE_MPIEXEC)")
-    cmd = [str(REPO_ROOT / "scripts" / "mpirun"), "-np", str(np_)]
-    if mpi_implementation() == "openmpi":
-        cmd += ["--mca", "btl", "self,vader"]  # shared memory only: no network probing on a test box
+    cmd = [launcher.strip(), "-np", str(np_)]
+    if implementation == "openmpi":
+        cmd += ["--oversubscribe", "--mca", "btl", "self,vader"]
+        if os.geteuid() == 0:
+            cmd.append("--allow-run-as-root")
+        if quiet:
+            cmd.append("-q")
     return cmd
+
+
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid`: Open MPI's mpirun starts the ranks as its children, MPICH's
+    mpiexec as grandchildren (under hydra_pmi_proxy)."""
+    kids = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    out = []
+    for k in map(int, kids):
+        out += [k] + descendants(k)
+    return out
+
+
+def rank_pids(launcher_pid: int) -> list[int]:
+    """The qforge processes a launcher started."""
+    found = []
+    for pid in descendants(launcher_pid):
+        try:
+            if Path(f"/proc/{pid}/exe").resolve().name == "qforge":
+                found.append(pid)
+        except OSError:
+            pass
+    return found
 
 
 def qforge_command(args: Sequence[str], ranks: int = 1, quiet_mpirun: bool = False,

@@ -18,7 +18,7 @@ import h5py
 import numpy as np
 import pytest
 
-from conftest import REPO_ROOT, clean_env, describe, qforge_command, run_qforge
+from conftest import REPO_ROOT, clean_env, describe, descendants, qforge_command, rank_pids, run_qforge
 
 MD = """kind = "md"
 [system]
@@ -86,14 +86,6 @@ def catalog_rows(db: Path) -> list[tuple[str, int]]:
     rows = [(r[0], r[1]) for r in con.execute("SELECT state, exit_code FROM runs ORDER BY started_at, recorded_at")]
     con.close()
     return rows
-
-
-def descendants(pid: int) -> list[int]:
-    kids = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
-    out = []
-    for k in map(int, kids):
-        out += [k] + descendants(k)
-    return out
 
 
 def start(args: list[str], ranks: int) -> subprocess.Popen:
@@ -174,9 +166,9 @@ def test_sigterm_to_the_ranks_under_mpirun(tmp_path):
     args = jobs(tmp_path)["statevector"]
     result, db = tmp_path / "sv.h5", tmp_path / "catalog.sqlite"
     proc = start(args + ["-o", result, "--catalog", db], 2)
-    assert wait_until(lambda: len(descendants(proc.pid)) >= 2, 30)
+    assert wait_until(lambda: len(rank_pids(proc.pid)) >= 2, 30)
     time.sleep(2)
-    for pid in descendants(proc.pid):
+    for pid in rank_pids(proc.pid):
         try:
             os.kill(pid, signal.SIGTERM)
         except ProcessLookupError:
