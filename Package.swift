@@ -34,7 +34,7 @@ let kernelSettings: [SwiftSetting] = [noKernelMerging]
 // and the same with QFORGE_HDF5_CFLAGS/LIBS, QFORGE_HDF5, HDF5_DIR/HDF5_ROOT, pkg-config hdf5 or
 // hdf5-serial. No code depends on which MPI it is. The headers' flags go to every Swift target
 // (a module that imports ResultsIO imports CHDF5's header too), the libraries to the one target
-// that calls each; a prefix's library directory is also the binary's run path.
+// that calls each, by file where the library's own directories hold it (see `pinned`).
 struct CLibrary {
     var cflags: [String] = []
     var libs: [String] = []
@@ -66,22 +66,33 @@ func swiftcFlags(_ text: String) -> [String] {
     }
 }
 
+/// Link flags made independent of the other libraries' flags: each `-lNAME` found in the
+/// library's own -L directories becomes that file (another library's -L, such as FFTW's
+/// -L/usr/lib/x86_64-linux-gnu where Debian's libmpi.so may be another MPI's, must not choose),
+/// and each directory is also a run path.
+func pinned(_ libs: [String]) -> [String] {
+    let dirs = libs.filter { $0.hasPrefix("-L") }.map { String($0.dropFirst(2)) }
+    let files = libs.flatMap { flag -> [String] in
+        let file = "lib\(flag.dropFirst(2)).so"
+        guard flag.hasPrefix("-l"), let dir = dirs.first(where: { FileManager.default.fileExists(atPath: "\($0)/\(file)") }) else { return [flag] }
+        return ["-Xlinker", "\(dir)/\(file)"]
+    }
+    return files + dirs.flatMap { ["-Xlinker", "-rpath", "-Xlinker", $0] }
+}
+
 func findLibrary(_ name: String, library: String, prefixVariables: [String], pkgConfigNames: [String]) -> CLibrary {
     if let cflags = environment["QFORGE_\(name)_CFLAGS"], let libs = environment["QFORGE_\(name)_LIBS"] {
-        return CLibrary(cflags: swiftcFlags(cflags), libs: swiftcFlags(libs))
+        return CLibrary(cflags: swiftcFlags(cflags), libs: pinned(swiftcFlags(libs)))
     }
     let fromPkgConfig = { (package: String) -> CLibrary? in
         guard let cflags = pkgConfig(["--cflags", package]), let libs = pkgConfig(["--libs", package]) else { return nil }
-        let flags = CLibrary(cflags: swiftcFlags(cflags), libs: swiftcFlags(libs))
-        let runPaths = flags.libs.filter { $0.hasPrefix("-L") }.flatMap { ["-Xlinker", "-rpath", "-Xlinker", String($0.dropFirst(2))] }
-        return CLibrary(cflags: flags.cflags, libs: flags.libs + runPaths)
+        return CLibrary(cflags: swiftcFlags(cflags), libs: pinned(swiftcFlags(libs)))
     }
     if let package = environment["QFORGE_\(name)"] {
         return fromPkgConfig(package) ?? CLibrary()  // the build then fails on the missing header
     }
     if let prefix = prefixVariables.lazy.compactMap({ environment[$0] }).first(where: { !$0.isEmpty }) {
-        return CLibrary(cflags: ["-I\(prefix)/include"],
-                        libs: ["-L\(prefix)/lib", "-l\(library)", "-Xlinker", "-rpath", "-Xlinker", "\(prefix)/lib"])
+        return CLibrary(cflags: ["-I\(prefix)/include"], libs: pinned(["-L\(prefix)/lib", "-l\(library)"]))
     }
     return pkgConfigNames.lazy.compactMap(fromPkgConfig).first ?? CLibrary()
 }
