@@ -33,7 +33,7 @@ public final class MPICommunicator: Communicator {
         var buffer = [CChar](repeating: 0, count: Int(qf_max_library_version_string()) + 1)
         var length: Int32 = 0
         MPI_Get_library_version(&buffer, &length)
-        let text = String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let text = String(decoding: buffer.prefix(Int(length)).prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)  // Open MPI counts the NUL
         let firstLine = text.split(separator: "\n").first ?? ""
         return firstLine.split(whereSeparator: \.isWhitespace).joined(separator: " ")  // MPICH pads with tabs
     }
