@@ -537,42 +537,47 @@ extension Kernels {
     /// value, the loaded vector is shuffled so each group's lanes all hold that column's entry,
     /// then multiplied by lane-wise coefficients of rows (R, ℓ's low bits), real and imaginary
     /// parts into separate sums as in `denseAcrossKernel` (one shuffle per column, i·z once per
-    /// output). Columns go in ascending order j = C·2^h + low, as there. Two items, up to four
-    /// high rows per pass.
+    /// output). Columns go in ascending order j = C·2^h + low, as there. Up to four high rows
+    /// per pass, of two items with 512-bit vectors and of one with 256-bit ones (eight
+    /// accumulators fit 16 registers; two items of two rows would shuffle each column twice).
     @inline(__always)
     static func denseMixedKernel<V: AmplitudeVector>(_ w: UnsafeMutablePointer<V>, _ items: Range<Int>, dimension d: Int, lowMask: Int,
                                                      _ qubits: UnsafeBufferPointer<Int>, _ offsets: UnsafePointer<Int>,
                                                      _ m: UnsafePointer<V>) {
         let s = V.laneShift, lowCount = 1 &<< lowMask.nonzeroBitCount, rows = d / lowCount
         guard rows >= 1 else { return }  // mask wider than the block: never planned
-        let perPass = min(rows, rowsPerPass(V.self))
+        let perPass = min(rows, 4), pair = rowsPerPass(V.self) == 4
         withUnsafeTemporaryAllocation(of: V.self, capacity: 2 * rows) { out in
             var item = items.lowerBound
             while item < items.upperBound {
                 let base0 = insertingZeroBits(item &<< s, at: qubits) &>> s
-                let base1 = item &+ 1 < items.upperBound ? insertingZeroBits((item &+ 1) &<< s, at: qubits) &>> s : base0
+                let base1 = pair && item &+ 1 < items.upperBound ? insertingZeroBits((item &+ 1) &<< s, at: qubits) &>> s : base0
                 var rowStart = 0
                 repeat {
                     var a0 = V.zero, a1 = V.zero, a2 = V.zero, a3 = V.zero, b0 = V.zero, b1 = V.zero, b2 = V.zero, b3 = V.zero
                     var e0 = V.zero, e1 = V.zero, e2 = V.zero, e3 = V.zero, f0 = V.zero, f1 = V.zero, f2 = V.zero, f3 = V.zero
                     for high in 0..<rows {
-                        let x0 = w[base0 &+ offsets[high]], y0 = w[base1 &+ offsets[high]]
+                        let x0 = w[base0 &+ offsets[high]], y0 = pair ? w[base1 &+ offsets[high]] : x0
                         for low in 0..<lowCount {
                             let value = depositingLowBits(low, mask: lowMask)
                             let x = x0.broadcastingLanes(mask: lowMask, value: value)
-                            let y = y0.broadcastingLanes(mask: lowMask, value: value)
+                            let y = pair ? y0.broadcastingLanes(mask: lowMask, value: value) : x
                             let k = m + 2 &* ((high &* lowCount &+ low) &* rows &+ rowStart)
                             var (re, im) = (k[0], k[1])
-                            a0.addProduct(re, x); b0.addProduct(im, x); e0.addProduct(re, y); f0.addProduct(im, y)
+                            a0.addProduct(re, x); b0.addProduct(im, x)
+                            if pair { e0.addProduct(re, y); f0.addProduct(im, y) }
                             if perPass >= 2 {
                                 (re, im) = (k[2], k[3])
-                                a1.addProduct(re, x); b1.addProduct(im, x); e1.addProduct(re, y); f1.addProduct(im, y)
+                                a1.addProduct(re, x); b1.addProduct(im, x)
+                                if pair { e1.addProduct(re, y); f1.addProduct(im, y) }
                             }
                             if perPass >= 4 {
                                 (re, im) = (k[4], k[5])
-                                a2.addProduct(re, x); b2.addProduct(im, x); e2.addProduct(re, y); f2.addProduct(im, y)
+                                a2.addProduct(re, x); b2.addProduct(im, x)
+                                if pair { e2.addProduct(re, y); f2.addProduct(im, y) }
                                 (re, im) = (k[6], k[7])
-                                a3.addProduct(re, x); b3.addProduct(im, x); e3.addProduct(re, y); f3.addProduct(im, y)
+                                a3.addProduct(re, x); b3.addProduct(im, x)
+                                if pair { e3.addProduct(re, y); f3.addProduct(im, y) }
                             }
                         }
                     }
@@ -582,11 +587,9 @@ extension Kernels {
                     if perPass >= 4 { o[2] = a2 + b2.timesI; o[3] = a3 + b3.timesI; p[2] = e2 + f2.timesI; p[3] = e3 + f3.timesI }
                     rowStart &+= perPass
                 } while rowStart < rows
-                for r in 0..<rows {
-                    w[base0 &+ offsets[r]] = out[r]
-                    w[base1 &+ offsets[r]] = out[rows &+ r]
-                }
-                item &+= 2
+                for r in 0..<rows { w[base0 &+ offsets[r]] = out[r] }
+                if pair { for r in 0..<rows { w[base1 &+ offsets[r]] = out[rows &+ r] } }
+                item &+= pair ? 2 : 1
             }
         }
     }

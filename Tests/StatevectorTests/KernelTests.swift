@@ -53,11 +53,11 @@ final class KernelTests: XCTestCase {
     }
 
     /// Fused blocks run on their vector kernels against the dense reference: dense blocks of
-    /// 1–4 qubits with and without lane qubits (every lane mask of both vector widths: qubits
-    /// 0–2), and diagonals on lane, in-block and high qubits (rank-index ones included), on 1, 2
-    /// and 4 ranks and 1 or 2 threads. The diagonal kernel multiplies whole vectors; each lane must
+    /// 1–4 qubits and permutations with and without lane qubits (every lane mask of both vector
+    /// widths: qubits 0–2), and diagonals on lane, in-block and high qubits (rank-index ones
+    /// included), on 1, 2 and 4 ranks and 1 or 2 threads. The diagonal kernel multiplies whole vectors; each lane must
     /// match `Kernels.mul` bit for bit.
-    func testFusedDenseAndDiagonalBlocksOnEveryQubitPattern() {
+    func testFusedBlocksOnEveryQubitPattern() {
         var random = TestRandom(state: 31)
         let n = 9
         let denseQubits: [[Int]] = [[0], [2], [5], [0, 1], [1, 6], [0, 2, 3], [0, 1, 2], [3, 4, 6], [0, 1, 2, 5], [2, 4, 5, 6]]
@@ -91,6 +91,25 @@ final class KernelTests: XCTestCase {
                         s.apply(PreparedOperation<Double>(block))
                     }
                     assertClose(got, expected, "dense \(qubits) ranks \(ranks) threads \(threads)")
+                }
+                // Permutations with and without phases, with lane qubits (item by item) and without.
+                for (k, qubits) in [[0, 1], [0, 3], [1, 2, 4], [2, 5, 6], [0, 1, 2, 3, 4], [3, 4, 5]].enumerated()
+                where qubits.allSatisfy({ $0 < n - ranks.trailingZeroBitCount }) {
+                    let d = 1 << qubits.count
+                    let sources = Array(0..<d).shuffled(using: &random)
+                    let factors = (0..<d).map { r in k % 2 == 0 && r % 3 == 0 ? Complex(length: 1, phase: random.unit() * 2 * .pi) : .one }
+                    let initial = random.state(qubits: n)
+                    var expected = initial
+                    for i in 0..<(1 << n) where qubits.allSatisfy({ i & (1 << $0) == 0 }) {
+                        let index = (0..<d).map { j in qubits.enumerated().reduce(i) { j & (1 << $1.offset) != 0 ? $0 | 1 << $1.element : $0 } }
+                        for r in 0..<d { expected[index[r]] = factors[r] * initial[index[sources[r]]] }
+                    }
+                    let block = FusedOperation.permutation(qubits: qubits, sources: sources, factors: factors)
+                    let got = runDistributed(ranks: ranks, initial: initial) { s in
+                        s.team = ThreadTeam(threads: threads, minimumItemsPerThread: 1)
+                        s.apply(PreparedOperation<Double>(block))
+                    }
+                    assertClose(got, expected, "permutation \(qubits) ranks \(ranks) threads \(threads)")
                 }
                 for qubits in diagonalQubits {
                     let phases = (0..<(1 << qubits.count)).map { _ in Complex(length: 1, phase: random.unit() * 2 * .pi) }
