@@ -480,10 +480,10 @@ extension Kernels {
         }
     }
 
-    /// Rows per pass: AVX-512 has 32 vector registers, room for the 16 accumulators of four
-    /// rows × two items; 256-bit builds have 16, so two rows (8 accumulators) avoid spills.
+    /// 512-bit vectors come with 32 registers (AVX-512): room for 16 accumulators, four rows ×
+    /// two items; 256-bit ones with 16 (AVX2), where 8 accumulators avoid spills.
     @inline(__always)
-    static func rowsPerPass<V: AmplitudeVector>(_: V.Type) -> Int { MemoryLayout<V>.size >= 64 ? 4 : 2 }
+    static func hasWideRegisterFile<V: AmplitudeVector>(_: V.Type) -> Bool { MemoryLayout<V>.size >= 64 }
 
     /// lowMask 0: vector = the same entry of 2^s neighbouring groups (item p: groups p·2^s …).
     /// Two items at a time and up to four rows per pass: each coefficient loaded once feeds
@@ -494,7 +494,7 @@ extension Kernels {
     static func denseAcrossKernel<V: AmplitudeVector>(_ w: UnsafeMutablePointer<V>, _ items: Range<Int>, dimension d: Int,
                                                       _ qubits: UnsafeBufferPointer<Int>, _ offsets: UnsafePointer<Int>,
                                                       _ m: UnsafePointer<V.Scalar>) {
-        let s = V.laneShift, four = rowsPerPass(V.self) == 4 && d >= 4
+        let s = V.laneShift, four = hasWideRegisterFile(V.self) && d >= 4
         withUnsafeTemporaryAllocation(of: V.self, capacity: 2 * d) { out in
             var item = items.lowerBound
             while item < items.upperBound {
@@ -546,7 +546,7 @@ extension Kernels {
                                                      _ m: UnsafePointer<V>) {
         let s = V.laneShift, lowCount = 1 &<< lowMask.nonzeroBitCount, rows = d / lowCount
         guard rows >= 1 else { return }  // mask wider than the block: never planned
-        let perPass = min(rows, 4), pair = rowsPerPass(V.self) == 4
+        let perPass = min(rows, 4), pair = hasWideRegisterFile(V.self)
         withUnsafeTemporaryAllocation(of: V.self, capacity: 2 * rows) { out in
             var item = items.lowerBound
             while item < items.upperBound {
