@@ -2,27 +2,28 @@
 import Foundation
 import PackageDescription
 
-// Gate kernels are SIMD code: on x86-64 they are compiled for AVX2 + FMA (Haswell, 2013, and
-// every later x86 HPC node), which roughly doubles a gate pass, or for AVX-512 (Zen 4 or Ice Lake
-// server) when the building machine has it, where the fused kernels use 512-bit vectors (QFORGE_AVX512).
-// QFORGE_TARGET_CPU=x86-64 builds for any x86-64 machine; another CPU name (e.g. haswell to run
-// on older nodes than the one building, znver4, skylake-avx512) tunes for it.
+// Gate kernels are SIMD code. On x86-64 the binary is built for AVX2 + FMA (Haswell, 2013, and
+// every later x86 HPC node), and the fused statevector kernels a second time, in the module
+// Kernels512, for AVX-512 (F, CD, BW, DQ, VL: Skylake-SP and later, Zen 4 and later): the
+// simulator picks the 512-bit kernels at run time where the CPU has them (Statevector's
+// VectorWidth), so one binary, built on a login node, runs at full speed on both kinds of node.
+// QFORGE_TARGET_CPU=NAME builds everything for that CPU instead (x86-64 for any x86-64
+// machine; znver3, icelake-server, ... to tune), with 512-bit kernels only if NAME has AVX-512.
 // LLVM's function merging folds the per-size kernel specialisations (2, 4, 8, 16 amplitudes
 // per block) into one that reads the size at run time, which stops the loops unrolling and
 // halves the fused-gate kernels' speed: keep them apart.
 let noKernelMerging: SwiftSetting = .unsafeFlags(["-Xfrontend", "-disable-llvm-merge-functions-pass"])
 #if arch(x86_64)
-let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-let hostFlags = Set(cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ").map(String.init) ?? [])
-let hostHasAVX512 = ["avx512f", "avx512vl", "avx512bw", "avx512dq"].allSatisfy(hostFlags.contains)
-let kernelCPU = ProcessInfo.processInfo.environment["QFORGE_TARGET_CPU"]
-    ?? (hostHasAVX512 ? (cpuinfo.contains("AuthenticAMD") ? "znver4" : "icelake-server") : "haswell")
+let targetCPU = ProcessInfo.processInfo.environment["QFORGE_TARGET_CPU"]
 let avx512CPUs = ["skylake-avx512", "cascadelake", "cooperlake", "icelake-server", "sapphirerapids",
                   "emeraldrapids", "graniterapids", "znver4", "znver5"]
-let kernelSettings: [SwiftSetting] = [.unsafeFlags(["-target-cpu", kernelCPU]), noKernelMerging]
-    + (avx512CPUs.contains(kernelCPU) ? [.define("QFORGE_AVX512")] : [])
+let wideCPU: String? = targetCPU.map { avx512CPUs.contains($0) ? $0 : nil } ?? "skylake-avx512"
+let kernelSettings: [SwiftSetting] = [.unsafeFlags(["-target-cpu", targetCPU ?? "haswell"]), noKernelMerging]
+let wideKernelSettings: [SwiftSetting] = wideCPU.map { [.unsafeFlags(["-target-cpu", $0]), noKernelMerging] } ?? kernelSettings
+let statevectorSettings = kernelSettings + (wideCPU != nil ? [.define("QFORGE_KERNELS512")] : [])
 #else
 let kernelSettings: [SwiftSetting] = [noKernelMerging]
+let (wideKernelSettings, statevectorSettings) = (kernelSettings, kernelSettings)
 #endif
 
 // MPI and HDF5 come from the site: Debian's packages, a module system or a prefix of one's own.
@@ -132,9 +133,16 @@ let package = Package(
         .target(name: "Circuits", dependencies: [
             "ForgeCore", .product(name: "Numerics", package: "swift-numerics"),
         ]),
+        // Fused statevector kernels, generic and @inlinable: compiled in the two modules that
+        // specialise them, one per vector width and CPU target (see above).
+        .target(name: "AmplitudeKernels", dependencies: [.product(name: "Numerics", package: "swift-numerics")],
+                swiftSettings: kernelSettings),
+        .target(name: "Kernels256", dependencies: ["AmplitudeKernels"], swiftSettings: kernelSettings),
+        .target(name: "Kernels512", dependencies: ["AmplitudeKernels"], swiftSettings: wideKernelSettings),
         .target(name: "Statevector", dependencies: [
-            "ForgeCore", "Circuits", .product(name: "Numerics", package: "swift-numerics"),
-        ], swiftSettings: kernelSettings),
+            "ForgeCore", "Circuits", "AmplitudeKernels", "Kernels256", "Kernels512",
+            .product(name: "Numerics", package: "swift-numerics"),
+        ], swiftSettings: statevectorSettings),
         .target(name: "Dynamics", dependencies: ["ForgeCore", "CFFTW"], swiftSettings: kernelSettings),
         .target(name: "Chemistry", dependencies: [
             "ForgeCore", "Statevector", "Dynamics", "CBLAS", .product(name: "Numerics", package: "swift-numerics"),
@@ -158,7 +166,7 @@ let package = Package(
         ], swiftSettings: [.swiftLanguageMode(.v5)]),
         .testTarget(name: "ForgeCoreTests", dependencies: ["ForgeCore"]),
         .testTarget(name: "CircuitsTests", dependencies: ["Circuits"], exclude: ["Fixtures", "make_gate_matrices.py", "make_qiskit_fixtures.py"]),
-        .testTarget(name: "StatevectorTests", dependencies: ["Statevector", "Circuits", "ForgeCore", "ForgeTesting"]),
+        .testTarget(name: "StatevectorTests", dependencies: ["Statevector", "AmplitudeKernels", "Circuits", "ForgeCore", "ForgeTesting"]),
         .testTarget(name: "ResultsIOTests", dependencies: ["ResultsIO", "ForgeCore", "ForgeTesting"]),
         .testTarget(name: "ChemistryTests", dependencies: ["Chemistry", "Statevector", "ForgeCore", "ForgeTesting"], exclude: ["Fixtures"]),
         .testTarget(name: "DynamicsTests", dependencies: ["Dynamics", "ForgeCore", "ForgeTesting"], exclude: ["Fixtures"]),

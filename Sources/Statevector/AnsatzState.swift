@@ -5,6 +5,7 @@
 // sweeps visit only that sector's indices and an excitation only its index pairs inside it (listed
 // once per excitation). No dense matrices, no circuits. A partner amplitude behind rank-index bits
 // is fetched from the partner rank in bounded chunks, as the gate kernels do.
+import AmplitudeKernels
 import ComplexModule
 import RealModule
 import ForgeCore
@@ -331,7 +332,7 @@ public final class AnsatzState {
                             for t in zMasks.indices {
                                 f += (source & zMasks[t]).nonzeroBitCount & 1 == 0 ? phases[t] : -phases[t]
                             }
-                            out[g] += Kernels.mul(f, paired[(g - start) ^ lowX])
+                            out[g] += complexProduct(f, paired[(g - start) ^ lowX])
                         }
                     }
                 }

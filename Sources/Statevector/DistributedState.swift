@@ -1,21 +1,8 @@
+import AmplitudeKernels
 import Circuits
 import ComplexModule
 import RealModule
 import ForgeCore
-
-/// Float or Double: the scalar of a complex amplitude.
-public protocol AmplitudeScalar: BinaryFloatingPoint & SIMDScalar & Sendable & Codable {
-    /// The widest vector of amplitudes the fused kernels use: 512 bits where the build targets
-    /// AVX-512 (Package.swift defines QFORGE_AVX512), else 256.
-    associatedtype WideVector: AmplitudeVector where WideVector.Scalar == Self
-}
-#if QFORGE_AVX512
-extension Double: AmplitudeScalar { public typealias WideVector = SIMD8<Double> }
-extension Float: AmplitudeScalar { public typealias WideVector = SIMD16<Float> }
-#else
-extension Double: AmplitudeScalar { public typealias WideVector = SIMD4<Double> }
-extension Float: AmplitudeScalar { public typealias WideVector = SIMD8<Float> }
-#endif
 
 /// Amplitude storage aligned to a cache line, so no vector load of the kernels straddles two.
 /// (2 MiB pages for the state measured no faster.)
@@ -41,6 +28,8 @@ final class DistributedState<T: AmplitudeScalar> {
     private(set) var bytesSent: UInt64 = 0
     /// Threads sweeping this rank's slice.
     var team = ThreadTeam(threads: 1)
+    /// The fused-block kernels for this CPU's vector width (`VectorWidth`).
+    let kernels: KernelTable<T>
     /// Global index of local amplitude 0.
     let globalOffset: UInt64
     /// False for a window (`forEachWindow`), which borrows its parent's storage.
@@ -48,7 +37,7 @@ final class DistributedState<T: AmplitudeScalar> {
 
     static var maxChunkAmplitudes: Int { 1 << 16 }
 
-    init(qubits: Int, comm: Communicator) {
+    init(qubits: Int, comm: Communicator, vectorBits: Int = VectorWidth.preferred) {
         let rankBits = comm.size.trailingZeroBitCount
         qubitCount = qubits
         localQubitCount = qubits - rankBits
@@ -59,6 +48,7 @@ final class DistributedState<T: AmplitudeScalar> {
         exchangeBuffer = allocateAmplitudes(chunkCount)
         sendBuffer = allocateAmplitudes(chunkCount)
         globalOffset = UInt64(comm.rank) << UInt64(localQubitCount)
+        kernels = kernelTable(T.self, vectorBits: vectorBits)
         ownsStorage = true
         setZeroState()
     }
@@ -76,6 +66,7 @@ final class DistributedState<T: AmplitudeScalar> {
         exchangeBuffer = parent.exchangeBuffer
         sendBuffer = parent.sendBuffer
         self.globalOffset = globalOffset
+        kernels = parent.kernels
         ownsStorage = false
     }
 
@@ -112,32 +103,12 @@ final class DistributedState<T: AmplitudeScalar> {
         windows.forEach(count) { range in
             let buffer: UnsafeMutablePointer<SIMD2<T>> = allocateAmplitudes(1 << w)
             defer { UnsafeMutableRawPointer(buffer).deallocate() }
-            // Runs are short (8 amplitudes and up in a planned stage): inline loops, not a memcpy
-            // call per run; whole vectors (a cache line in single precision) where a run holds one.
-            let lanes = 1 << T.WideVector.laneShift
-            let width = c >= T.WideVector.laneShift ? lanes : c > 0 ? 2 : 1, run = (1 << c) / width
-            @inline(__always) func copyRuns<V>(_ packed: UnsafeMutablePointer<V>, _ slice: UnsafeMutablePointer<V>, gather: Bool) {
-                for (r, offset) in runOffsets.enumerated() {
-                    let (p, a) = (packed + r &* run, slice + offset / width)
-                    if gather { for j in 0..<run { p[j] = a[j] } } else { for j in 0..<run { a[j] = p[j] } }
-                }
-            }
-            func copyRuns(_ base: UnsafeMutablePointer<SIMD2<T>>, gather: Bool) {
-                func copy<V>(_: V.Type) {
-                    copyRuns(UnsafeMutableRawPointer(buffer).assumingMemoryBound(to: V.self),
-                             UnsafeMutableRawPointer(base).assumingMemoryBound(to: V.self), gather: gather)
-                }
-                switch width {
-                case 1: copy(SIMD2<T>.self)
-                case 2: copy(SIMD4<T>.self)
-                default: copy(T.WideVector.self)
-                }
-            }
+            let runLength = 1 << c
             for x in range {
                 let base = amplitudes + depositingBits(x, at: outside[...])
-                copyRuns(base, gather: true)
+                runOffsets.withUnsafeBufferPointer { runs in kernels.copyRuns(buffer, base, runs, runLength, true) }
                 body(DistributedState(window: self, qubits: w, storage: buffer, globalOffset: windowOffset(x)))
-                copyRuns(base, gather: false)
+                runOffsets.withUnsafeBufferPointer { runs in kernels.copyRuns(buffer, base, runs, runLength, false) }
             }
         }
     }
@@ -158,6 +129,11 @@ final class DistributedState<T: AmplitudeScalar> {
     static func bytesPerRank(qubits: Int, ranks: Int) -> UInt64 {
         let local = UInt64(1) << UInt64(qubits - ranks.trailingZeroBitCount)
         return (local + 2 * UInt64(min(local, UInt64(maxChunkAmplitudes)))) * UInt64(MemoryLayout<SIMD2<T>>.stride)
+    }
+
+    /// The kernels' view of this slice or window.
+    var slice: StateSlice<T> {
+        StateSlice(amplitudes: amplitudes, localQubits: localQubitCount, globalOffset: globalOffset, team: team)
     }
 
     func setZeroState() {
@@ -221,7 +197,7 @@ final class DistributedState<T: AmplitudeScalar> {
     private func scale(by factor: SIMD2<T>, controlMask: Int) {
         if factor == SIMD2(1, 0) { return }
         for i in 0..<localCount where i & controlMask == controlMask {
-            amplitudes[i] = Kernels.mul(factor, amplitudes[i])
+            amplitudes[i] = complexProduct(factor, amplitudes[i])
         }
     }
 
@@ -237,7 +213,7 @@ final class DistributedState<T: AmplitudeScalar> {
             exchange(start: start, count: chunkCount, partner: partner)
             for j in 0..<chunkCount where (start + j) & controlMask == controlMask {
                 let own = amplitudes[start + j]
-                amplitudes[start + j] = Kernels.mul(selfCoeff, own) + Kernels.mul(otherCoeff, exchangeBuffer[j])
+                amplitudes[start + j] = complexProduct(selfCoeff, own) + complexProduct(otherCoeff, exchangeBuffer[j])
             }
         }
     }
@@ -346,13 +322,6 @@ final class DistributedState<T: AmplitudeScalar> {
     }
 }
 
-/// Bit k of `value` moved to bit `positions[k]`.
-func depositingBits(_ value: Int, at positions: ArraySlice<Int>) -> Int {
-    var result = 0
-    for (k, p) in positions.enumerated() where value & (1 << k) != 0 { result |= 1 << p }
-    return result
-}
-
 /// A gate matrix in the simulation's precision, as (re, im) pairs.
 struct KernelMatrix<T: AmplitudeScalar> {
     let m00, m01, m10, m11: SIMD2<T>
@@ -376,13 +345,13 @@ struct DenseCoefficients<T: AmplitudeScalar> {
     }
 }
 
+/// (im, re) of both complex numbers: written lane by lane, which compiles to one shuffle (a
+/// SIMD-index swizzle can stay a call into the standard library).
+@inline(__always)
+func swappingParts<T: AmplitudeScalar>(_ x: SIMD4<T>) -> SIMD4<T> { SIMD4(x[1], x[0], x[3], x[2]) }
+
 /// Gate kernels on raw amplitude storage: no MPI, no allocation.
 enum Kernels {
-    @inline(__always)
-    static func mul<T: AmplitudeScalar>(_ a: SIMD2<T>, _ b: SIMD2<T>) -> SIMD2<T> {
-        SIMD2(a.x * b.x - a.y * b.y, a.x * b.y + a.y * b.x)
-    }
-
     @inline(__always)
     static func norm<T: AmplitudeScalar>(_ a: SIMD2<T>) -> Double {
         Double(a.x * a.x + a.y * a.y)
@@ -422,8 +391,8 @@ enum Kernels {
         let stride = 1 << target
         for p in pairs {
             let i0 = ((p &>> target) &<< (target &+ 1)) | (p & (stride &- 1))
-            if scaleLower { a[i0] = mul(d0, a[i0]) }
-            a[i0 | stride] = mul(d1, a[i0 | stride])
+            if scaleLower { a[i0] = complexProduct(d0, a[i0]) }
+            a[i0 | stride] = complexProduct(d1, a[i0 | stride])
         }
     }
 }

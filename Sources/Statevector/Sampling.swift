@@ -1,3 +1,4 @@
+import AmplitudeKernels
 import ForgeCore
 
 extension DistributedState {

@@ -1,3 +1,4 @@
+import AmplitudeKernels
 import Circuits
 import ForgeCore
 
@@ -78,11 +79,22 @@ public final class Simulator {
         case .single(let s): s.team = team
         }
     }
+    /// The vector width the kernels run with (256: AVX2, 512: AVX-512).
+    public var vectorBits: Int {
+        switch storage {
+        case .double(let s): return s.kernels.vectorBits
+        case .single(let s): return s.kernels.vectorBits
+        }
+    }
     private enum Storage { case double(DistributedState<Double>), single(DistributedState<Float>) }
     private let storage: Storage
 
-    /// Checks the rank count and the node's memory, then allocates |0…0⟩.
-    public init(qubits: Int, precision: Precision, comm: Communicator) throws {
+    /// Checks the rank count and the node's memory, then allocates |0…0⟩. `vectorBits` (256 or
+    /// 512) picks the kernels' vector width; by default the CPU's widest (`VectorWidth`).
+    public init(qubits: Int, precision: Precision, comm: Communicator, vectorBits: Int = VectorWidth.preferred) throws {
+        guard VectorWidth.supported.contains(vectorBits) else {
+            throw InputError("\(vectorBits)-bit kernels cannot run here: this binary and CPU support \(VectorWidth.supported.map(String.init).joined(separator: " and ")) bits")
+        }
         guard comm.size > 0, comm.size & (comm.size - 1) == 0 else {
             throw InputError("the statevector needs a power-of-two number of ranks (1, 2, 4, 8, …), got \(comm.size)")
         }
@@ -99,8 +111,8 @@ public final class Simulator {
         self.precision = precision
         self.comm = comm
         switch precision {
-        case .double: storage = .double(DistributedState(qubits: qubits, comm: comm))
-        case .single: storage = .single(DistributedState(qubits: qubits, comm: comm))
+        case .double: storage = .double(DistributedState(qubits: qubits, comm: comm, vectorBits: vectorBits))
+        case .single: storage = .single(DistributedState(qubits: qubits, comm: comm, vectorBits: vectorBits))
         }
     }
 
@@ -217,7 +229,7 @@ public final class Simulator {
                             progress: ((Int, Int) -> Void)?) throws {
         let mapping = QubitMapping(qubits: qubits, localQubits: state.localQubitCount, boundaryInterval: boundaryInterval)
         let fusion = fusion.map { GateFusion(localQubits: state.localQubitCount, maxDenseQubits: $0.maxDenseQubits,
-                                             maxDiagonalQubits: $0.maxDiagonalQubits, laneQubits: T.WideVector.laneShift) }
+                                             maxDiagonalQubits: $0.maxDiagonalQubits, laneQubits: state.kernels.laneShift) }
         progress?(resume?.done ?? 0, instructions.count)
         for step in mapping.plan(instructions, from: resume?.done ?? 0, layout: resume?.layout) {
             switch step {
@@ -237,7 +249,7 @@ public final class Simulator {
                     while groupEnds[group] <= k { group += 1 }
                     if let (end, window) = stage(ordered, from: k, to: groupEnds[group], localQubits: state.localQubitCount) {
                         let labels = state.windowLabels(window)
-                        let prepared = ordered[k..<end].map { PreparedOperation<T>($0.relabelled(labels)) }
+                        let prepared = ordered[k..<end].map { state.prepare($0.relabelled(labels)) }
                         state.forEachWindow(qubits: window) { part in for operation in prepared { part.apply(operation) } }
                         k = end
                     } else {
@@ -348,7 +360,7 @@ public final class Simulator {
         if case .instruction(let instruction) = operation {
             execute(instruction, on: state, classical: classical, rng: rng)
         } else {
-            state.apply(PreparedOperation<T>(operation))
+            state.apply(state.prepare(operation))
         }
     }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import ForgeCore
 import Foundation
 import MPIBackend
+import Statevector
 
 struct QForge: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,7 +19,7 @@ struct QForge: ParsableCommand {
           mpirun -np 2 qforge sv configs/qft.qasm -o results/qft.h5 --observable "Z0 Z1"
           qforge inspect results/ghz.h5
         """,
-        version: "\(qforgeVersion)\nMPI: \(MPICommunicator.libraryVersion)",  // jobs/qforge-job.sh reads it to choose srun's --mpi
+        version: "\(qforgeVersion)\nMPI: \(MPICommunicator.libraryVersion)\nSIMD: \(VectorWidth.supported.map { "\($0)-bit (\(VectorWidth.name($0)))" }.joined(separator: ", ")) kernels; using \(VectorWidth.preferred)",  // jobs/qforge-job.sh reads it to choose srun's --mpi
         subcommands: [RunCommand.self, StatevectorCommand.self, InspectCommand.self, CatalogCommand.self]
     )
 
@@ -52,6 +53,10 @@ struct QForge: ParsableCommand {
             if let started = Launcher.worldSize(), Launch.communicator.size != started {
                 // Another MPI's launcher: every rank came up alone and would run the whole job.
                 reportError("the launcher started \(started) ranks but this qforge's MPI (\(MPICommunicator.libraryVersion)) sees \(Launch.communicator.size): launch it with the mpiexec of that MPI (scripts/mpirun, QFORGE_MPIEXEC)")
+                return 2
+            }
+            if let problem = VectorWidth.requestProblem {
+                reportError(problem)
                 return 2
             }
             Interrupt.install()

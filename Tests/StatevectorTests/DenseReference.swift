@@ -84,10 +84,11 @@ struct TestRandom: RandomNumberGenerator {
 /// Runs `circuit` from |0…0⟩ on `ranks` in-process ranks and returns the whole state as
 /// interleaved (re, im) (threads split even tiny states: grain 1).
 func simulatedScalars(_ circuit: Circuit, precision: Precision = .double, ranks: Int, threads: Int = 1,
-                      fusion: FusionLimits?, window: Int = 15, groupQubits: Int = 12) -> [Double] {
+                      fusion: FusionLimits?, window: Int = 15, groupQubits: Int = 12,
+                      vectorBits: Int = VectorWidth.preferred) -> [Double] {
     let result = Locked([Double](repeating: .nan, count: 2 << circuit.qubitCount))
     InProcessWorld(size: ranks).run { comm in
-        let simulator = try! Simulator(qubits: circuit.qubitCount, precision: precision, comm: comm)
+        let simulator = try! Simulator(qubits: circuit.qubitCount, precision: precision, comm: comm, vectorBits: vectorBits)
         simulator.fusion = fusion
         simulator.threadGrain = 1
         simulator.threads = threads

@@ -111,6 +111,23 @@ final class GateFormTests: XCTestCase {
         }
     }
 
+    /// The kernel table is chosen at run time (256-bit vectors on AVX2, 512-bit on AVX-512):
+    /// every width this CPU runs gives the same bits, in both precisions, for every form.
+    func testEveryFormIsBitForBitOnEveryVectorWidth() throws {
+        let widths = VectorWidth.supported
+        guard widths.count > 1 else { throw XCTSkip("this CPU runs only the \(widths[0])-bit kernels") }
+        for (name, qasm) in Self.forms(9) {
+            let circuit = try QASMParser.parse(source: qasm, file: name)
+            for precision in Precision.allCases {
+                for (ranks, threads) in [(1, 1), (2, 2)] {
+                    let states = widths.map { simulatedScalars(circuit, precision: precision, ranks: ranks, threads: threads,
+                                                               fusion: FusionLimits(), window: 6, vectorBits: $0) }
+                    XCTAssertEqual(states[0], states[1], "\(name) \(precision) ranks \(ranks) threads \(threads): \(widths) bits differ")
+                }
+            }
+        }
+    }
+
     private let here = SourceLocation(file: "test", line: 0, column: 0)
 
     private func parse(_ body: String, qubits n: Int = 3) throws -> [Instruction] {

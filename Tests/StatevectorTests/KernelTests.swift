@@ -4,17 +4,18 @@ import ForgeCore
 import ForgeTesting
 import XCTest
 @testable import Statevector
+import AmplitudeKernels
 
 /// Distributed kernels on 1, 2 and 4 in-process ranks against the dense single-array reference.
 final class KernelTests: XCTestCase {
     /// Loads a full state into each rank's slice, runs `body`, and returns the full state gathered back.
-    private func runDistributed(ranks: Int, initial: [Complex<Double>],
+    private func runDistributed(ranks: Int, initial: [Complex<Double>], vectorBits: Int = VectorWidth.preferred,
                                 _ body: @escaping @Sendable (DistributedState<Double>) -> Void) -> [Complex<Double>] {
         let n = initial.count.trailingZeroBitCount
         let result = Locked([Complex<Double>](repeating: .zero, count: initial.count))
         let world = InProcessWorld(size: ranks)
         world.run { comm in
-            let s = DistributedState<Double>(qubits: n, comm: comm)
+            let s = DistributedState<Double>(qubits: n, comm: comm, vectorBits: vectorBits)
             let offset = Int(s.globalOffset)
             for i in 0..<s.localCount { s.amplitudes[i] = SIMD2(initial[offset + i].real, initial[offset + i].imaginary) }
             body(s)
@@ -56,8 +57,13 @@ final class KernelTests: XCTestCase {
     /// 1–4 qubits and permutations with and without lane qubits (every lane mask of both vector
     /// widths: qubits 0–2), and diagonals on lane, in-block and high qubits (rank-index ones
     /// included), on 1, 2 and 4 ranks and 1 or 2 threads. The diagonal kernel multiplies whole vectors; each lane must
-    /// match `Kernels.mul` bit for bit.
+    /// match `complexProduct` bit for bit. Every vector width this CPU runs (256 and 512 bits
+    /// on an AVX-512 machine): the runtime-selected kernels must all be right.
     func testFusedBlocksOnEveryQubitPattern() {
+        for bits in VectorWidth.supported { checkFusedBlocks(vectorBits: bits) }
+    }
+
+    private func checkFusedBlocks(vectorBits: Int) {
         var random = TestRandom(state: 31)
         let n = 9
         let denseQubits: [[Int]] = [[0], [2], [5], [0, 1], [1, 6], [0, 2, 3], [0, 1, 2], [3, 4, 6], [0, 1, 2, 5], [2, 4, 5, 6]]
@@ -86,11 +92,11 @@ final class KernelTests: XCTestCase {
                         for r in 0..<d { expected[index[r]] = (0..<d).reduce(.zero) { $0 + matrix[r * d + $1] * initial[index[$1]] } }
                     }
                     let block = FusedOperation.dense(qubits: qubits, matrix: matrix)
-                    let got = runDistributed(ranks: ranks, initial: initial) { s in
+                    let got = runDistributed(ranks: ranks, initial: initial, vectorBits: vectorBits) { s in
                         s.team = ThreadTeam(threads: threads, minimumItemsPerThread: 1)
-                        s.apply(PreparedOperation<Double>(block))
+                        s.apply(s.prepare(block))
                     }
-                    assertClose(got, expected, "dense \(qubits) ranks \(ranks) threads \(threads)")
+                    assertClose(got, expected, "\(vectorBits) bits: dense \(qubits) ranks \(ranks) threads \(threads)")
                 }
                 // Permutations with and without phases, with lane qubits (item by item) and without.
                 for (k, qubits) in [[0, 1], [0, 3], [1, 2, 4], [2, 5, 6], [0, 1, 2, 3, 4], [3, 4, 5]].enumerated()
@@ -105,26 +111,26 @@ final class KernelTests: XCTestCase {
                         for r in 0..<d { expected[index[r]] = factors[r] * initial[index[sources[r]]] }
                     }
                     let block = FusedOperation.permutation(qubits: qubits, sources: sources, factors: factors)
-                    let got = runDistributed(ranks: ranks, initial: initial) { s in
+                    let got = runDistributed(ranks: ranks, initial: initial, vectorBits: vectorBits) { s in
                         s.team = ThreadTeam(threads: threads, minimumItemsPerThread: 1)
-                        s.apply(PreparedOperation<Double>(block))
+                        s.apply(s.prepare(block))
                     }
-                    assertClose(got, expected, "permutation \(qubits) ranks \(ranks) threads \(threads)")
+                    assertClose(got, expected, "\(vectorBits) bits: permutation \(qubits) ranks \(ranks) threads \(threads)")
                 }
                 for qubits in diagonalQubits {
                     let phases = (0..<(1 << qubits.count)).map { _ in Complex(length: 1, phase: random.unit() * 2 * .pi) }
                     let initial = random.state(qubits: n)
                     let expected = (0..<(1 << n)).map { i -> Complex<Double> in
                         let j = qubits.enumerated().reduce(0) { i & (1 << $1.element) != 0 ? $0 | 1 << $1.offset : $0 }
-                        let z = Kernels.mul(SIMD2(phases[j].real, phases[j].imaginary), SIMD2(initial[i].real, initial[i].imaginary))
+                        let z = complexProduct(SIMD2(phases[j].real, phases[j].imaginary), SIMD2(initial[i].real, initial[i].imaginary))
                         return Complex(z.x, z.y)
                     }
                     let block = FusedOperation.diagonal(qubits: qubits, phases: phases)
-                    let got = runDistributed(ranks: ranks, initial: initial) { s in
+                    let got = runDistributed(ranks: ranks, initial: initial, vectorBits: vectorBits) { s in
                         s.team = ThreadTeam(threads: threads, minimumItemsPerThread: 1)
-                        s.apply(PreparedOperation<Double>(block))
+                        s.apply(s.prepare(block))
                     }
-                    XCTAssertEqual(got, expected, "diagonal \(qubits) ranks \(ranks) threads \(threads)")
+                    XCTAssertEqual(got, expected, "\(vectorBits) bits: diagonal \(qubits) ranks \(ranks) threads \(threads)")
                 }
             }
         }

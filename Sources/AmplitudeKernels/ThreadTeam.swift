@@ -2,18 +2,18 @@ import Dispatch
 
 /// Threads inside a rank: a sweep over `count` work items is cut into `threads` contiguous
 /// parts. Every kernel computes each amplitude the same way whatever the cut, so results are
-/// identical for any number of threads (reductions sum fixed blocks, see `PairwiseSum`).
-struct ThreadTeam: Sendable {
-    let threads: Int
+/// identical for any number of threads (reductions sum fixed blocks).
+public struct ThreadTeam: Sendable {
+    public let threads: Int
     /// Sweeps smaller than this many items per thread run on fewer threads (waking one costs µs).
-    let minimumItemsPerThread: Int
+    public let minimumItemsPerThread: Int
 
-    init(threads: Int, minimumItemsPerThread: Int = 1 << 12) {
+    public init(threads: Int, minimumItemsPerThread: Int = 1 << 12) {
         self.threads = max(1, threads)
         self.minimumItemsPerThread = max(1, minimumItemsPerThread)
     }
 
-    func forEach(_ count: Int, _ body: (Range<Int>) -> Void) {
+    public func forEach(_ count: Int, _ body: (Range<Int>) -> Void) {
         let parts = min(threads, max(1, count / minimumItemsPerThread))
         if parts <= 1 { body(0..<count); return }
         withoutActuallyEscaping(body) { body in
@@ -27,7 +27,7 @@ struct ThreadTeam: Sendable {
 
 /// Kernels write disjoint ranges of the state through raw pointers; the box only carries the
 /// closure across the thread boundary.
-struct UncheckedBox<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
+public struct UncheckedBox<Value>: @unchecked Sendable {
+    public let value: Value
+    public init(_ value: Value) { self.value = value }
 }

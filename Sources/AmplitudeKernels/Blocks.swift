@@ -1,0 +1,148 @@
+import ComplexModule
+import RealModule
+
+// Fused blocks converted once for the vector kernels: precision, offsets and the lane layout
+// of vectors of 2^laneShift complex amplitudes (the table's width, chosen at run time). Qubits
+// are local qubits of the slice or window the block runs on.
+
+/// A dense 2^m × 2^m matrix (row-major, bit k of an index is qubit `qubits[k]`, ascending).
+/// Block qubits ≥ s (laneShift) pick vectors (`highQubits`); block qubits < s (`lowMask`) pick
+/// lanes inside one. With lowMask 0 a vector holds the same entry of 2^s neighbouring groups
+/// and coefficients are broadcast scalars; otherwise each column's entry is broadcast within
+/// each group by a shuffle and multiplied by lane-wise coefficients. Every kernel forms each
+/// output as A + i·B, A = Σ re·z and B = Σ im·z, each an FMA chain over the columns in
+/// ascending order, so the result does not depend on the layout, the vector width or the window.
+public struct DenseBlock<T: AmplitudeScalar> {
+    public let dimension: Int
+    public let qubits: [Int]
+    public let lowMask: Int
+    public let highQubits: [Int]
+    /// Offsets of the high columns in vector units.
+    public let highOffsets: [Int]
+    /// Column-major (re, im) scalars: entry (r, c) at 2·(c·d + r).
+    public let entries: [T]
+    /// lowMask ≠ 0: for column j and high row R, two vectors whose lane ℓ holds entry
+    /// (R·2^h + ℓ's lowMask bits, j): its real part in both halves of the complex lane, then
+    /// its imaginary part likewise; vector 2·(j·2^(m−h) + R), each 2^(s+1) scalars.
+    public let laneCoefficients: [T]
+
+    public init(qubits: [Int], matrix: [Complex<Double>], laneShift s: Int) {
+        precondition(qubits == qubits.sorted(), "dense block qubits must be ascending")
+        let d = 1 << qubits.count
+        (dimension, self.qubits) = (d, qubits)
+        lowMask = qubits.filter { $0 < s }.reduce(0) { $0 | 1 << $1 }
+        highQubits = qubits.filter { $0 >= s }
+        highOffsets = groupOffsets(highQubits).map { $0 >> s }
+        entries = (0..<(d * d)).flatMap { k -> [T] in
+            let z = matrix[(k % d) * d + k / d]
+            return [T(z.real), T(z.imaginary)]
+        }
+        let h = lowMask.nonzeroBitCount, rows = d >> h, lanes = 1 << s
+        var scalars: [T] = []
+        if lowMask != 0 {
+            for j in 0..<d {
+                for high in 0..<rows {
+                    var re = [T](), im = [T]()
+                    for lane in 0..<lanes {
+                        let z = matrix[(high << h | compressingBits(lane, mask: lowMask)) * d + j]
+                        re += [T(z.real), T(z.real)]
+                        im += [T(z.imaginary), T(z.imaginary)]
+                    }
+                    scalars += re + im
+                }
+            }
+        }
+        laneCoefficients = scalars
+    }
+}
+
+/// In each group, entry r becomes factors[r] × entry sources[r] (runs of X, CX, CCX, SWAP with
+/// phases); rows whose factor is 1 are copied, not multiplied. With qubits 0 ..< s outside
+/// the block, entries move as whole vectors of 2^s neighbouring groups; with a lane qubit, an
+/// item (one vector per combination of the block's higher qubits) is loaded whole, the
+/// amplitudes that change move inside a copy of it from a precomputed list, and the vectors
+/// that changed are stored back.
+public struct PermutationBlock<T: AmplitudeScalar> {
+    public let offsets: [Int]
+    public let positions: [Int]
+    public let sources: [Int]
+    public let factors: [SIMD2<T>]
+    /// Per row: 0 stays as it is (its own source, factor 1), 1 is copied, 2 is multiplied. A
+    /// factor of 1 multiplies exactly, so skipping it changes no bit.
+    public let rowKinds: [UInt8]
+    public let across: Bool
+    /// Across only: offsets in vector units.
+    public let vectorOffsets: [Int]
+    /// Lane qubits in the block: its qubits ≥ s (ascending), an item's vectors (offsets in
+    /// vector units), those that change, and the moves as (to, from) amplitude indices inside an
+    /// item (vector R's lane ℓ is R·2^s + ℓ), copies, then products with `productFactors`.
+    public let itemQubits: [Int]
+    public let itemOffsets: [Int]
+    public let changedVectors: [Int]
+    public let copies: [SIMD2<Int32>]
+    public let products: [SIMD2<Int32>]
+    public let productFactors: [SIMD2<T>]
+
+    public init(qubits: [Int], sources: [Int], factors: [Complex<Double>], laneShift s: Int) {
+        offsets = groupOffsets(qubits)
+        positions = qubits.sorted()
+        self.sources = sources
+        self.factors = factors.map { SIMD2(T($0.real), T($0.imaginary)) }
+        let kinds = zip(sources.indices, factors).map { r, f -> UInt8 in f != .one ? 2 : sources[r] == r ? 0 : 1 }
+        rowKinds = kinds
+        across = qubits.allSatisfy { $0 >= s }
+        vectorOffsets = offsets.map { $0 >> s }
+        itemQubits = qubits.filter { $0 >= s }.sorted()
+        itemOffsets = groupOffsets(itemQubits).map { $0 >> s }
+        var changed = Set<Int>(), copies: [SIMD2<Int32>] = [], products: [SIMD2<Int32>] = [], productFactors: [SIMD2<T>] = []
+        if !across {
+            let blockMask = qubits.reduce(0) { $0 | 1 << $1 }
+            for index in 0..<(itemOffsets.count << s) {
+                let offset = depositingBits(index >> s, at: itemQubits[...]) | index & ((1 << s) - 1)
+                let r = extractingBits(offset, at: qubits)
+                guard kinds[r] != 0 else { continue }
+                let source = offset & ~blockMask | depositingBits(sources[r], at: qubits[...])
+                let move = SIMD2(Int32(index), Int32(extractingBits(source, at: itemQubits) << s | source & ((1 << s) - 1)))
+                changed.insert(index >> s)
+                if kinds[r] == 1 { copies.append(move) } else { products.append(move); productFactors.append(self.factors[r]) }
+            }
+        }
+        (changedVectors, self.copies, self.products, self.productFactors) = (changed.sorted(), copies, products, productFactors)
+    }
+}
+
+/// Multiplies each amplitude by phases[j], j = its index bits at `qubits` (any qubits:
+/// rank-index bits are constant over the slice, so no communication). Vector by vector: the
+/// block's lane qubits (< s) vary inside a vector, so each j with those bits clear has a
+/// vector of lane phases; qubits s ..< blockBits pick the vector inside a block of 2^blockBits
+/// amplitudes (a lookup), and the higher ones are constant over the block.
+public struct DiagonalBlock<T: AmplitudeScalar> {
+    public static var blockBits: Int { 6 }
+    public let qubits: [Int]
+    public let table: [SIMD2<T>]
+    /// Per vector of a block: its bits of j from qubits s ..< blockBits.
+    public let vectorIndex: [Int]
+    public let high: [(bit: Int, qubit: Int)]
+    /// Vectors 2·j and 2·j + 1 (j with its lane bits clear), 2^(s+1) scalars each: the real and
+    /// the imaginary parts of the phases of the vector's lanes, each in both halves of its lane.
+    public let laneFactors: [T]
+
+    public init(qubits: [Int], phases: [Complex<Double>], laneShift s: Int) {
+        let blockBits = Self.blockBits, width = 2 << s
+        self.qubits = qubits
+        table = phases.map { SIMD2(T($0.real), T($0.imaginary)) }
+        func bits(of index: Int, below limit: Int) -> Int { extractingBits(index & ((1 << limit) - 1), at: qubits) }
+        vectorIndex = (0..<(1 << (blockBits - s))).map { bits(of: $0 << s, below: blockBits) }
+        high = qubits.enumerated().filter { $0.element >= blockBits }.map { (bit: $0.offset, qubit: $0.element) }
+        var factors = [T](repeating: 0, count: 2 * phases.count * width)
+        for j in phases.indices where j & bits(of: (1 << s) - 1, below: s) == 0 {
+            for lane in 0..<(1 << s) {
+                let z = phases[j | bits(of: lane, below: s)]
+                let (re, im) = (2 * j * width + 2 * lane, (2 * j + 1) * width + 2 * lane)
+                (factors[re], factors[re + 1]) = (T(z.real), T(z.real))
+                (factors[im], factors[im + 1]) = (T(z.imaginary), T(z.imaginary))
+            }
+        }
+        laneFactors = factors
+    }
+}
