@@ -113,7 +113,7 @@ public struct StatevectorJob {
         context.metrics = ["qubits": Double(program.qubitCount), "gates": Double(gates), "shots": Double(shots)]
         guard comm.isRoot else { return }
         let wall = metadata.wallSeconds
-        context.say("qforge sv: \(program.qubitCount) qubits, \(gates) operations, \(comm.size) rank\(comm.size == 1 ? "" : "s") × \(threads) thread\(threads == 1 ? "" : "s"), \(precision) precision")
+        context.say("qforge sv: \(program.qubitCount) qubits, \(gates) operations, \(comm.size) rank\(comm.size == 1 ? "" : "s") × \(threads) thread\(threads == 1 ? "" : "s"), \(precision) precision, \(VectorWidth.name(simulator.vectorBits)) kernels")
         context.say(String(format: "  simulation %.3f s (%.0f operations/s), wall %.3f s", simulationSeconds,
                      Double(gates) / max(simulationSeconds, 1e-9), wall))
         if comm.size > 1 {
