@@ -11,7 +11,10 @@ struct StatevectorCommand: ParsableCommand {
         discussion: """
         The 2^n amplitudes are split over the MPI ranks (a power of two; rank-index qubits are the
         highest ones). Terminal measurements are sampled from the final state with --shots; a
-        circuit with mid-circuit measure, reset or if() runs one trajectory per shot.
+        circuit with mid-circuit measure, reset or if() runs one trajectory per shot. The kernels
+        use 512-bit vectors where the CPU has AVX-512, else 256-bit (AVX2); QFORGE_SIMD=256 or
+        512 forces one (`qforge --version` lists what this binary and CPU support). Results are
+        the same bits either way.
 
         Examples:
           qforge sv configs/ghz.qasm -o results/ghz.h5 --shots 1000 --seed 7
