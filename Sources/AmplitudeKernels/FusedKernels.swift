@@ -224,6 +224,9 @@ func denseMixedKernel<V: AmplitudeVector>(_ w: UnsafeMutablePointer<V>, _ items:
 func applyPermutation<V: AmplitudeVector>(_ k: PermutationBlock<V.Scalar>, _ s: StateSlice<V.Scalar>, _: V.Type) {
     if k.across { return permuteAcross(k, s, V.self) }
     if s.localQubits >= V.laneShift + k.itemQubits.count { return permuteByItem(k, s, V.self) }
+    // Amplitude by amplitude: `permuteAcross` on SIMD2 would do the same, but a specialisation
+    // on SIMD2 alone is emitted by both kernel modules under one symbol, and the linker may keep
+    // the AVX-512 one; inside this V-specialised function it stays each module's own.
     let a = s.amplitudes, dimension = k.sources.count
     k.positions.withUnsafeBufferPointer { qs in
         k.offsets.withUnsafeBufferPointer { offs in

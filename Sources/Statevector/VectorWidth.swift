@@ -8,16 +8,21 @@ import Kernels512
 /// build carries those kernels, else 256. `QFORGE_SIMD=256` or `512` asks for one (benchmarks,
 /// tests); results are the same bits either way.
 public enum VectorWidth {
+    /// The widths this build carries: 512 where Kernels512 is compiled for AVX-512 (Package.swift).
+    static var built: [Int] {
+        #if QFORGE_KERNELS512
+        [256, 512]
+        #else
+        [256]
+        #endif
+    }
+
     /// The widths this binary can run on this CPU, ascending.
     public static let supported: [Int] = {
-        #if QFORGE_KERNELS512
         let flags = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
             .split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ") ?? []
         let avx512 = ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"].allSatisfy { flags.contains(Substring($0)) }
-        return avx512 ? [256, 512] : [256]
-        #else
-        return [256]
-        #endif
+        return built.filter { $0 == 256 || avx512 }
     }()
 
     /// QFORGE_SIMD if it names a supported width, else the widest supported.
@@ -33,20 +38,12 @@ public enum VectorWidth {
         guard let text = ProcessInfo.processInfo.environment["QFORGE_SIMD"], !text.isEmpty else { return nil }
         guard let bits = Int(text), [256, 512].contains(bits) else { return "QFORGE_SIMD=\(text): expected 256 or 512" }
         guard supported.contains(bits) else {
-            return "QFORGE_SIMD=512 but \(Self.carries512 ? "this CPU has no AVX-512" : "this build has no 512-bit kernels (QFORGE_TARGET_CPU)")"
+            return "QFORGE_SIMD=512 but \(built.contains(512) ? "this CPU has no AVX-512" : "this build has no 512-bit kernels (QFORGE_TARGET_CPU)")"
         }
         return nil
     }
 
-    static var carries512: Bool {
-        #if QFORGE_KERNELS512
-        true
-        #else
-        false
-        #endif
-    }
-
-    /// The instruction set behind a width, for `--version` and result files.
+    /// The instruction set behind a width, for `--version` and the run summary.
     public static func name(_ bits: Int) -> String { bits == 512 ? "AVX-512" : "AVX2" }
 }
 
