@@ -146,3 +146,30 @@ public struct DiagonalBlock<T: AmplitudeScalar> {
         laneFactors = factors
     }
 }
+
+/// Consecutive diagonals applied in one pass (`applyDiagonals`), their tables laid end to end
+/// so the kernel indexes flat arrays. A single diagonal is a run of one.
+public struct DiagonalRun<T: AmplitudeScalar> {
+    public let blocks: [DiagonalBlock<T>]
+    /// Block t's `vectorIndex` at t·2^(blockBits − s).
+    public let vectorIndex: [Int]
+    /// Block t's `laneFactors` from `factorStart[t]` (in vectors).
+    public let laneFactors: [T]
+    public let factorStart: [Int]
+    /// Block t's high (bit, qubit) pairs at `highStart[t] ..< highStart[t + 1]`, flattened.
+    public let highBits: [Int]
+    public let highQubits: [Int]
+    public let highStart: [Int]
+
+    public init(_ blocks: [DiagonalBlock<T>], laneShift s: Int) {
+        self.blocks = blocks
+        vectorIndex = blocks.flatMap(\.vectorIndex)
+        laneFactors = blocks.flatMap(\.laneFactors)
+        let width = 2 << s
+        factorStart = blocks.reduce(into: [0]) { $0.append($0.last! + $1.laneFactors.count / width) }.dropLast()
+        highBits = blocks.flatMap { $0.high.map(\.bit) }
+        highQubits = blocks.flatMap { $0.high.map(\.qubit) }
+        highStart = blocks.reduce(into: [0]) { $0.append($0.last! + $1.high.count) }
+    }
+}
+

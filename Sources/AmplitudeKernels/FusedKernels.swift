@@ -320,32 +320,51 @@ func permuteAcross<V: AmplitudeVector>(_ k: PermutationBlock<V.Scalar>, _ s: Sta
 
 // MARK: diagonal
 
+/// A run of diagonals in one pass: each block of 2^blockBits amplitudes is multiplied by every
+/// diagonal in turn while it sits in L1, so a run of k diagonals streams the state (or window)
+/// once instead of k times. Per amplitude the products are those of k separate passes, in the
+/// same order: the same bits.
 @inlinable
-func applyDiagonal<V: AmplitudeVector>(_ k: DiagonalBlock<V.Scalar>, _ s: StateSlice<V.Scalar>, _: V.Type) {
+func applyDiagonals<V: AmplitudeVector>(_ run: DiagonalRun<V.Scalar>, _ s: StateSlice<V.Scalar>, _: V.Type) {
     let a = s.amplitudes, offset = s.globalOffset
     let blockBits = DiagonalBlock<V.Scalar>.blockBits, shift = V.laneShift
     guard s.localQubits >= blockBits else {
-        for i in 0..<s.count {
-            let g = offset | UInt64(i)
-            let j = k.qubits.enumerated().reduce(0) { g & (UInt64(1) << UInt64($1.element)) != 0 ? $0 | 1 << $1.offset : $0 }
-            a[i] = complexProduct(k.table[j], a[i])
+        for k in run.blocks {
+            for i in 0..<s.count {
+                let g = offset | UInt64(i)
+                let j = k.qubits.enumerated().reduce(0) { g & (UInt64(1) << UInt64($1.element)) != 0 ? $0 | 1 << $1.offset : $0 }
+                a[i] = complexProduct(k.table[j], a[i])
+            }
         }
         return
     }
-    let w = vectors(s, V.self)
-    k.vectorIndex.withUnsafeBufferPointer { mid in
-        k.laneFactors.withUnsafeBufferPointer { scalars in
-            let f = UnsafeRawPointer(scalars.baseAddress!).assumingMemoryBound(to: V.self)
-            s.team.forEach(s.count >> blockBits) { blocks in
-                for block in blocks {
-                    let g = offset | UInt64(block << blockBits)
-                    var jHigh = 0
-                    for (bit, q) in k.high where g & (UInt64(1) << UInt64(q)) != 0 { jHigh |= 1 << bit }
-                    let v = w + block << (blockBits - shift)
-                    // (re·z) + i·(im·z), products then sums: `complexProduct`'s operations lane by lane.
-                    for r in 0..<(1 << (blockBits - shift)) {
-                        let j = jHigh | mid[r], x = v[r]
-                        v[r] = f[2 &* j] * x + (f[2 &* j &+ 1] * x).timesI
+    let w = vectors(s, V.self), vectorsPerBlock = 1 << (blockBits - shift), count = run.blocks.count
+    run.vectorIndex.withUnsafeBufferPointer { mids in
+        run.laneFactors.withUnsafeBufferPointer { scalars in
+            run.factorStart.withUnsafeBufferPointer { starts in
+                run.highBits.withUnsafeBufferPointer { bits in
+                    run.highQubits.withUnsafeBufferPointer { qubits in
+                        run.highStart.withUnsafeBufferPointer { highStart in
+                            let factors = UnsafeRawPointer(scalars.baseAddress!).assumingMemoryBound(to: V.self)
+                            s.team.forEach(s.count >> blockBits) { blocks in
+                                for block in blocks {
+                                    let g = offset | UInt64(block << blockBits)
+                                    let v = w + block << (blockBits - shift)
+                                    for t in 0..<count {
+                                        var jHigh = 0
+                                        for h in highStart[t]..<highStart[t &+ 1] {
+                                            jHigh |= Int(truncatingIfNeeded: (g &>> UInt64(qubits[h])) & 1) &<< bits[h]
+                                        }
+                                        let mid = mids.baseAddress! + t &* vectorsPerBlock, f = factors + starts[t]
+                                        // (re·z) + i·(im·z), products then sums: `complexProduct`'s operations lane by lane.
+                                        for r in 0..<vectorsPerBlock {
+                                            let j = jHigh | mid[r], x = v[r]
+                                            v[r] = f[2 &* j] * x + (f[2 &* j &+ 1] * x).timesI
+                                        }
+                                    }
+                                }
+                            }
+                        }
                     }
                 }
             }

@@ -24,7 +24,8 @@ public struct KernelTable<T: AmplitudeScalar>: Sendable {
     public let laneShift: Int
     public let dense: @Sendable (DenseBlock<T>, StateSlice<T>) -> Void
     public let permutation: @Sendable (PermutationBlock<T>, StateSlice<T>) -> Void
-    public let diagonal: @Sendable (DiagonalBlock<T>, StateSlice<T>) -> Void
+    /// A run of diagonals, applied in one pass (a single one is a run of one).
+    public let diagonals: @Sendable (DiagonalRun<T>, StateSlice<T>) -> Void
     /// Gathers (true) or scatters a cache window: `runs.count` runs of `runLength` amplitudes,
     /// run r between `packed` + r·runLength and `slice` + runs[r].
     public let copyRuns: @Sendable (_ packed: UnsafeMutablePointer<SIMD2<T>>, _ slice: UnsafeMutablePointer<SIMD2<T>>,
@@ -36,7 +37,7 @@ public struct KernelTable<T: AmplitudeScalar>: Sendable {
         laneShift = V.laneShift
         dense = { applyDense($0, $1, V.self) }
         permutation = { applyPermutation($0, $1, V.self) }
-        diagonal = { applyDiagonal($0, $1, V.self) }
+        diagonals = { applyDiagonals($0, $1, V.self) }
         copyRuns = { copyWindowRuns($0, $1, $2, $3, $4, V.self) }
     }
 }

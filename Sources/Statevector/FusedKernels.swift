@@ -7,7 +7,8 @@ import Circuits
 enum PreparedOperation<T: AmplitudeScalar> {
     case dense(DenseBlock<T>)
     case permutation(PermutationBlock<T>)
-    case diagonal(DiagonalBlock<T>)
+    /// Consecutive diagonals, applied in one pass (`merged`).
+    case diagonals(DiagonalRun<T>)
     case instruction(Instruction)
 
     init(_ operation: FusedOperation, laneShift s: Int) {
@@ -19,10 +20,30 @@ enum PreparedOperation<T: AmplitudeScalar> {
         case .permutation(let qubits, let sources, let factors):
             self = .permutation(PermutationBlock(qubits: qubits, sources: sources, factors: factors, laneShift: s))
         case .diagonal(let qubits, let phases):
-            self = .diagonal(DiagonalBlock(qubits: qubits, phases: phases, laneShift: s))
+            self = .diagonals(DiagonalRun([DiagonalBlock(qubits: qubits, phases: phases, laneShift: s)], laneShift: s))
         case .instruction(let instruction):
             self = .instruction(instruction)
         }
+    }
+
+    /// `operations` with each run of consecutive diagonals joined into one, which streams the
+    /// state once (the same products in the same order: the same bits).
+    static func merged(_ operations: [PreparedOperation], laneShift s: Int) -> [PreparedOperation] {
+        var result: [PreparedOperation] = [], run: [DiagonalBlock<T>] = []
+        func endRun() {
+            if !run.isEmpty { result.append(.diagonals(DiagonalRun(run, laneShift: s))) }
+            run = []
+        }
+        for operation in operations {
+            if case .diagonals(let next) = operation {
+                run += next.blocks
+            } else {
+                endRun()
+                result.append(operation)
+            }
+        }
+        endRun()
+        return result
     }
 }
 
@@ -31,11 +52,16 @@ extension DistributedState {
         PreparedOperation(operation, laneShift: kernels.laneShift)
     }
 
+    /// A stage's operations, prepared, consecutive diagonals joined (`PreparedOperation.merged`).
+    func prepare(_ operations: some Sequence<FusedOperation>) -> [PreparedOperation<T>] {
+        PreparedOperation.merged(operations.map(prepare), laneShift: kernels.laneShift)
+    }
+
     func apply(_ operation: PreparedOperation<T>) {
         switch operation {
         case .dense(let block): kernels.dense(block, slice)
         case .permutation(let block): kernels.permutation(block, slice)
-        case .diagonal(let block): kernels.diagonal(block, slice)
+        case .diagonals(let blocks): kernels.diagonals(blocks, slice)
         case .instruction(let instruction):
             if case .unitary(let target, let controls, let matrix) = instruction.operation {
                 apply(target: target, controls: controls, matrix: matrix)

@@ -249,7 +249,7 @@ public final class Simulator {
                     while groupEnds[group] <= k { group += 1 }
                     if let (end, window) = stage(ordered, from: k, to: groupEnds[group], localQubits: state.localQubitCount) {
                         let labels = state.windowLabels(window)
-                        let prepared = ordered[k..<end].map { state.prepare($0.relabelled(labels)) }
+                        let prepared = state.prepare(ordered[k..<end].map { $0.relabelled(labels) })
                         state.forEachWindow(qubits: window) { part in for operation in prepared { part.apply(operation) } }
                         k = end
                     } else {

@@ -132,6 +132,26 @@ final class KernelTests: XCTestCase {
                     }
                     XCTAssertEqual(got, expected, "\(vectorBits) bits: diagonal \(qubits) ranks \(ranks) threads \(threads)")
                 }
+                // Every diagonal above as one run (one pass): the products of separate passes, in
+                // the same order, so the same bits.
+                let runPhases = diagonalQubits.map { q in (0..<(1 << q.count)).map { _ in Complex(length: 1, phase: random.unit() * 2 * .pi) } }
+                let initial = random.state(qubits: n)
+                let expected = (0..<(1 << n)).map { i -> Complex<Double> in
+                    var z = SIMD2(initial[i].real, initial[i].imaginary)
+                    for (qubits, phases) in zip(diagonalQubits, runPhases) {
+                        let j = qubits.enumerated().reduce(0) { i & (1 << $1.element) != 0 ? $0 | 1 << $1.offset : $0 }
+                        z = complexProduct(SIMD2(phases[j].real, phases[j].imaginary), z)
+                    }
+                    return Complex(z.x, z.y)
+                }
+                let run = zip(diagonalQubits, runPhases).map { FusedOperation.diagonal(qubits: $0, phases: $1) }
+                let got = runDistributed(ranks: ranks, initial: initial, vectorBits: vectorBits) { s in
+                    s.team = ThreadTeam(threads: threads, minimumItemsPerThread: 1)
+                    let prepared = s.prepare(run)
+                    XCTAssertEqual(prepared.count, 1, "consecutive diagonals are one operation")
+                    for operation in prepared { s.apply(operation) }
+                }
+                XCTAssertEqual(got, expected, "\(vectorBits) bits: run of \(run.count) diagonals ranks \(ranks) threads \(threads)")
             }
         }
     }
