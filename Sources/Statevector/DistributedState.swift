@@ -113,6 +113,14 @@ final class DistributedState<T: AmplitudeScalar> {
         }
     }
 
+    /// The first 2^`qubits` amplitudes of this slice as a state of their own, on the same
+    /// threads (`Simulator.prefixRuns`).
+    func prefix(qubits: Int) -> DistributedState {
+        let prefix = DistributedState(window: self, qubits: qubits, storage: amplitudes, globalOffset: globalOffset)
+        prefix.team = team
+        return prefix
+    }
+
     /// How a window (`forEachWindow`) names qubits: label[q] for each of the n qubits.
     func windowLabels(_ window: [Int]) -> [Int] {
         var label = Array(0..<qubitCount)

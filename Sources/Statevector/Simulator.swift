@@ -228,38 +228,82 @@ public final class Simulator {
                             classical: UnsafeMutablePointer<UInt64>?, rng: UnsafeMutablePointer<SplitMix64>?,
                             progress: ((Int, Int) -> Void)?) throws {
         let mapping = QubitMapping(qubits: qubits, localQubits: state.localQubitCount, boundaryInterval: boundaryInterval)
-        let fusion = fusion.map { GateFusion(localQubits: state.localQubitCount, maxDenseQubits: $0.maxDenseQubits,
-                                             maxDiagonalQubits: $0.maxDiagonalQubits, laneQubits: state.kernels.laneShift) }
+        // A run from |0…0⟩ starts on a prefix of the state (`prefixRuns`) until its first swap or
+        // boundary: a resumed run, which starts at one, executes what an uninterrupted one does.
+        var fromZero = resume == nil && classical == nil
         progress?(resume?.done ?? 0, instructions.count)
         for step in mapping.plan(instructions, from: resume?.done ?? 0, layout: resume?.layout) {
             switch step {
             case .swap(let local, let global):
+                fromZero = false
                 state.swapQubits(local: local, global: global)
             case .boundary(let done, let layout):
+                fromZero = false
                 progress?(done, instructions.count)
                 if let interruptCheck, interruptCheck() {
                     throw SimulationInterrupted(done: done, layout: layout, resumable: classical == nil)
                 }
             case .instructions(let physical):
-                let operations = fusion?.fuse(physical) ?? physical.map({ .instruction($0) })
-                let (ordered, groupEnds) = Self.commutingGroups(operations, capacity: groupQubits, qubits: qubits,
-                                                                localQubits: state.localQubitCount)
-                var k = 0, group = 0
-                while k < ordered.count {
-                    while groupEnds[group] <= k { group += 1 }
-                    if let (end, window) = stage(ordered, from: k, to: groupEnds[group], localQubits: state.localQubitCount) {
-                        let labels = state.windowLabels(window)
-                        let prepared = state.prepare(ordered[k..<end].map { $0.relabelled(labels) })
-                        state.forEachWindow(qubits: window) { part in for operation in prepared { part.apply(operation) } }
-                        k = end
-                    } else {
-                        execute(ordered[k], on: state, classical: classical, rng: rng)
-                        k += 1
+                var rest = physical[...]
+                if fromZero {
+                    let (runs, first) = Self.prefixRuns(physical, minimumQubits: prefixQubits, localQubits: state.localQubitCount)
+                    // Only rank 0's slice holds the prefix; the others stay zero.
+                    if state.globalOffset == 0 {
+                        for (qubits, gates) in runs { execute(Array(gates), on: state.prefix(qubits: qubits), classical: classical, rng: rng) }
                     }
+                    rest = physical[first...]
+                    fromZero = false
                 }
+                execute(Array(rest), on: state, classical: classical, rng: rng)
             }
         }
         progress?(instructions.count, instructions.count)
+    }
+
+    /// Qubits no gate has touched are still |0⟩: while the gates so far act below qubit K, only
+    /// the first 2^K amplitudes can be non-zero, and the gates can run on that prefix alone. A GHZ
+    /// state, or any circuit that entangles qubit after qubit from qubit 0, pays for the qubits
+    /// it has reached, not for all n. The leading gates of `gates` as runs on growing prefixes of
+    /// K qubits (at least `minimumQubits`; then 2 more per run, so the runs
+    /// sweep about 4/3 of the last one), up to the first gate that needs the whole slice.
+    static func prefixRuns(_ gates: [Instruction], minimumQubits: Int, localQubits: Int) -> (runs: [(qubits: Int, gates: ArraySlice<Instruction>)], rest: Int) {
+        var runs: [(qubits: Int, gates: ArraySlice<Instruction>)] = []
+        var k = min(minimumQubits, localQubits), start = 0
+        for (i, gate) in gates.enumerated() {
+            guard gate.condition == nil, case .unitary(let target, let controls, _) = gate.operation else { return (runs, start) }
+            let needed = max(target, controls.max() ?? 0) + 1
+            guard needed > k else { continue }
+            if i > start { runs.append((k, gates[start..<i])) }
+            start = i
+            k = max(needed, k + 2)
+            if k >= localQubits { return (runs, start) }
+        }
+        if start < gates.count { runs.append((k, gates[start...])) }
+        return (runs, gates.count)
+    }
+
+    /// Physical gates fused and run, cache stage by cache stage, on `state` (a slice or a prefix).
+    private func execute<T>(_ physical: [Instruction], on state: DistributedState<T>,
+                            classical: UnsafeMutablePointer<UInt64>?, rng: UnsafeMutablePointer<SplitMix64>?) {
+        guard !physical.isEmpty else { return }
+        let fusion = fusion.map { GateFusion(localQubits: state.localQubitCount, maxDenseQubits: $0.maxDenseQubits,
+                                             maxDiagonalQubits: $0.maxDiagonalQubits, laneQubits: state.kernels.laneShift) }
+        let operations = fusion?.fuse(physical) ?? physical.map({ .instruction($0) })
+        let (ordered, groupEnds) = Self.commutingGroups(operations, capacity: groupQubits, qubits: qubits,
+                                                        localQubits: state.localQubitCount)
+        var k = 0, group = 0
+        while k < ordered.count {
+            while groupEnds[group] <= k { group += 1 }
+            if let (end, window) = stage(ordered, from: k, to: groupEnds[group], localQubits: state.localQubitCount) {
+                let labels = state.windowLabels(window)
+                let prepared = state.prepare(ordered[k..<end].map { $0.relabelled(labels) })
+                state.forEachWindow(qubits: window) { part in for operation in prepared { part.apply(operation) } }
+                k = end
+            } else {
+                execute(ordered[k], on: state, classical: classical, rng: rng)
+                k += 1
+            }
+        }
     }
 
     /// Cache blocking: the longest run of operations from `start` (before `limit`, the end of
@@ -283,6 +327,10 @@ public final class Simulator {
         return (end, chosen.sorted())
     }
 
+    /// A run from |0…0⟩ starts on a prefix of at least this many qubits (`prefixRuns`): about
+    /// one cache window. Fixed, not derived from `cacheQubits`, so no bit of a result depends on
+    /// the window size.
+    public var prefixQubits = 14
     /// Operations are grouped for cache blocking on at most this many paired qubits (the
     /// default window's capacity). Fixed, not derived from `cacheQubits`, so the order of
     /// operations, and so every bit of the result, does not depend on the window size.

@@ -84,7 +84,7 @@ struct TestRandom: RandomNumberGenerator {
 /// Runs `circuit` from |0…0⟩ on `ranks` in-process ranks and returns the whole state as
 /// interleaved (re, im) (threads split even tiny states: grain 1).
 func simulatedScalars(_ circuit: Circuit, precision: Precision = .double, ranks: Int, threads: Int = 1,
-                      fusion: FusionLimits?, window: Int = 15, groupQubits: Int = 12,
+                      fusion: FusionLimits?, window: Int = 15, groupQubits: Int = 12, prefix: Int = 14,
                       vectorBits: Int = VectorWidth.preferred) -> [Double] {
     let result = Locked([Double](repeating: .nan, count: 2 << circuit.qubitCount))
     InProcessWorld(size: ranks).run { comm in
@@ -94,6 +94,7 @@ func simulatedScalars(_ circuit: Circuit, precision: Precision = .double, ranks:
         simulator.threads = threads
         simulator.cacheQubits = window
         simulator.groupQubits = groupQubits
+        simulator.prefixQubits = prefix
         _ = try! simulator.run(circuit, options: SimulationOptions())
         simulator.withLocalAmplitudes { local in
             let offset = 2 * Int(simulator.localOffset)
