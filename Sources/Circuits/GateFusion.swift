@@ -39,6 +39,37 @@ extension FusedOperation {
     }
 }
 
+extension FusedOperation {
+    /// The qubits it acts on; nil for what nothing may pass (measurement, reset, condition).
+    public var touchedQubits: [Int]? {
+        switch self {
+        case .dense(let q, _), .diagonal(let q, _), .permutation(let q, _, _): return q
+        case .instruction(let instruction):
+            guard instruction.condition == nil, case .unitary(let target, let controls, _) = instruction.operation else { return nil }
+            return controls + [target]
+        }
+    }
+
+    /// A fused block on local qubits as a dense matrix (row-major, bit k of an index = qubit k
+    /// of the list); nil for an instruction.
+    var denseMatrix: (qubits: [Int], matrix: [Amplitude])? {
+        switch self {
+        case .dense(let q, let m): return (q, m)
+        case .diagonal(let q, let phases):
+            let d = phases.count
+            var m = [Amplitude](repeating: .zero, count: d * d)
+            for j in 0..<d { m[j * d + j] = phases[j] }
+            return (q, m)
+        case .permutation(let q, let sources, let factors):
+            let d = sources.count
+            var m = [Amplitude](repeating: .zero, count: d * d)
+            for r in 0..<d { m[r * d + sources[r]] = factors[r] }
+            return (q, m)
+        case .instruction: return nil
+        }
+    }
+}
+
 /// Gate fusion: runs of gates on few qubits become one matrix, so the state is swept once
 /// instead of once per gate. Open blocks have disjoint qubit sets, so they commute with each
 /// other; a gate joins the blocks it touches if their union stays small (else the largest of
@@ -97,7 +128,63 @@ public struct GateFusion: Sendable {
     }
 
     public func fuse(_ instructions: [Instruction]) -> [FusedOperation] {
-        fuse(instructions, speculative: true)
+        Self.absorbingContainedOperations(fuse(instructions, speculative: true))
+    }
+
+    /// An operation whose qubits all belong to the next dense block on them (or else the
+    /// previous one) would cost a pass of its own: it is multiplied into that block. Fusion
+    /// leaves such operations where a block was full when the gate came (a one-qubit gate
+    /// between two blocks, a cx whose block closed before its neighbour grew). The operations
+    /// between act on other qubits, so they commute with it.
+    static func absorbingContainedOperations(_ operations: [FusedOperation]) -> [FusedOperation] {
+        var kept: [FusedOperation?] = operations
+        /// The nearest kept operation from `i` in `direction` that acts on one of `qubits` (or
+        /// that nothing may pass: measurement, reset, condition).
+        func neighbour(of i: Int, on qubits: [Int], step direction: Int) -> Int? {
+            var j = i + direction
+            while kept.indices.contains(j) {
+                if let operation = kept[j], operation.touchedQubits.map({ !Set($0).isDisjoint(with: qubits) }) ?? true { return j }
+                j += direction
+            }
+            return nil
+        }
+        for i in kept.indices {
+            guard let operation = kept[i], let qubits = operation.touchedQubits, qubits.count <= 6 else { continue }
+            for direction in [1, -1] {
+                guard let j = neighbour(of: i, on: qubits, step: direction),
+                      case .dense(let blockQubits, let m)? = kept[j] else { continue }
+                let positions = qubits.compactMap { blockQubits.firstIndex(of: $0) }
+                guard positions.count == qubits.count, let (_, a) = operation.denseMatrix else { continue }
+                kept[j] = .dense(qubits: blockQubits, matrix: multiplied(m, by: a, onBits: positions, first: direction == 1))
+                kept[i] = nil
+                break
+            }
+        }
+        return kept.compactMap { $0 }
+    }
+
+    /// Dense `m` (row-major) with `a` (row-major, bit k of its index = bit `bits[k]` of m's)
+    /// applied before it (`first`: m·A) or after it (A·m).
+    static func multiplied(_ m: [Amplitude], by a: [Amplitude], onBits bits: [Int], first: Bool) -> [Amplitude] {
+        let d = Int(Double(m.count).squareRoot()), da = 1 << bits.count
+        let mask = bits.reduce(0) { $0 | 1 << $1 }
+        func deposit(_ x: Int) -> Int { bits.enumerated().reduce(0) { x & (1 << $1.offset) != 0 ? $0 | 1 << $1.element : $0 } }
+        func extract(_ i: Int) -> Int { bits.enumerated().reduce(0) { i & (1 << $1.element) != 0 ? $0 | 1 << $1.offset : $0 } }
+        var result = [Amplitude](repeating: .zero, count: m.count)
+        for r in 0..<d {
+            for c in 0..<d {
+                var sum = Amplitude.zero
+                for x in 0..<da {
+                    if first {   // Σ_x m[r][c with those bits = x] · a[x][c's bits]
+                        sum = sum + m[r * d + (c & ~mask | deposit(x))] * a[x * da + extract(c)]
+                    } else {     // Σ_x a[r's bits][x] · m[r with those bits = x][c]
+                        sum = sum + a[extract(r) * da + x] * m[(r & ~mask | deposit(x)) * d + c]
+                    }
+                }
+                result[r * d + c] = sum
+            }
+        }
+        return result
     }
 
     private func fuse(_ instructions: [Instruction], speculative: Bool) -> [FusedOperation] {

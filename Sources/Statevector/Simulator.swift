@@ -381,12 +381,13 @@ public final class Simulator {
     /// Every qubit `operation` acts on and whether it is diagonal; nil for what nothing may
     /// pass (measurement, reset, condition).
     private static func touchedQubits(_ operation: FusedOperation) -> (Set<Int>, Bool)? {
+        guard let qubits = operation.touchedQubits else { return nil }
         switch operation {
-        case .diagonal(let q, _): return (Set(q), true)
-        case .dense(let q, _), .permutation(let q, _, _): return (Set(q), false)
+        case .diagonal: return (Set(qubits), true)
         case .instruction(let instruction):
-            guard instruction.condition == nil, case .unitary(let target, let controls, let m) = instruction.operation else { return nil }
-            return (Set(controls + [target]), m.isDiagonal)
+            guard case .unitary(_, _, let m) = instruction.operation else { return nil }
+            return (Set(qubits), m.isDiagonal)
+        case .dense, .permutation: return (Set(qubits), false)
         }
     }
 

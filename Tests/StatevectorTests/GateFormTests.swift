@@ -1,4 +1,4 @@
-import Circuits
+@testable import Circuits
 import ComplexModule
 import Foundation
 import ForgeCore
@@ -164,6 +164,54 @@ final class GateFormTests: XCTestCase {
         let fused = GateFusion(localQubits: 8).fuse(wide)
         XCTAssertFalse(kinds(fused).contains("instruction"))
         XCTAssertGreaterThan(fused.count, 1)
+    }
+
+    /// An operation left alone between blocks (its qubits all in the next dense block on them,
+    /// or else the previous one) is multiplied into that block, and the state does not change.
+    func testLoneOperationsJoinTheDenseBlockHoldingTheirQubits() throws {
+        var random = TestRandom(state: 11)
+        func matrix(_ m: Int) -> [Amplitude] {   // a random unitary on m qubits: product of gates
+            let d = 1 << m
+            var a = (0..<(d * d)).map { $0 / d == $0 % d ? Amplitude.one : .zero }
+            for _ in 0..<(3 * m) {
+                let (t, u) = (random.int(m), random.unitary())
+                for c in 0..<d { for r in 0..<d where r & (1 << t) == 0 {
+                    let (x, y) = (a[r * d + c], a[(r | 1 << t) * d + c])
+                    (a[r * d + c], a[(r | 1 << t) * d + c]) = (u.m00 * x + u.m01 * y, u.m10 * x + u.m11 * y)
+                } }
+            }
+            return a
+        }
+        let operations: [FusedOperation] = [
+            .dense(qubits: [0], matrix: matrix(1)),              // → forward into [2, 0, 1]
+            .dense(qubits: [4], matrix: matrix(1)),              // no dense block on 4: stays
+            .permutation(qubits: [3], sources: [1, 0], factors: [.one, Complex(0, 1)]),   // stays
+            .dense(qubits: [2, 0, 1], matrix: matrix(3)),
+            .diagonal(qubits: [2, 1], phases: (0..<4).map { Complex(length: 1, phase: Double($0)) }),  // → backward
+        ]
+        let absorbed = GateFusion.absorbingContainedOperations(operations)
+        XCTAssertEqual(absorbed.map { $0.touchedQubits! }, [[4], [3], [2, 0, 1]])
+        func run(_ ops: [FusedOperation]) -> [Complex<Double>] {
+            var v = random.state(qubits: 5)
+            for op in ops {
+                let (qubits, m) = op.denseMatrix!, d = 1 << qubits.count
+                var next = v
+                for i in 0..<v.count {
+                    let r = qubits.enumerated().reduce(0) { i & (1 << $1.element) != 0 ? $0 | 1 << $1.offset : $0 }
+                    let rest = qubits.reduce(i) { $0 & ~(1 << $1) }
+                    next[i] = (0..<d).reduce(.zero) { sum, c in
+                        sum + m[r * d + c] * v[qubits.enumerated().reduce(rest) { c & (1 << $1.offset) != 0 ? $0 | 1 << $1.element : $0 }]
+                    }
+                }
+                v = next
+            }
+            return v
+        }
+        let seed = random
+        let expected = run(operations)
+        random = seed
+        let got = run(absorbed)
+        XCTAssertLessThan(zip(got, expected).map { ($0 - $1).length }.max()!, 1e-13)
     }
 
     /// A permutation with phases on a vector-lane qubit (here below 2) runs on the dense
