@@ -128,15 +128,14 @@ public struct GateFusion: Sendable {
     }
 
     public func fuse(_ instructions: [Instruction]) -> [FusedOperation] {
-        Self.absorbingContainedOperations(fuse(instructions, speculative: true))
+        joiningNeighbours(fuse(instructions, speculative: true))
     }
 
-    /// An operation whose qubits all belong to the next dense block on them (or else the
-    /// previous one) would cost a pass of its own: it is multiplied into that block. Fusion
-    /// leaves such operations where a block was full when the gate came (a one-qubit gate
-    /// between two blocks, a cx whose block closed before its neighbour grew). The operations
-    /// between act on other qubits, so they commute with it.
-    static func absorbingContainedOperations(_ operations: [FusedOperation]) -> [FusedOperation] {
+    /// An operation left on its own (a one-qubit gate between two full blocks, a cx whose
+    /// block closed before its neighbour grew) costs a pass. It joins the next dense block on
+    /// its qubits, or else the previous one, when their qubits together still make a dense
+    /// block: the operations between act on other qubits, so they commute with it.
+    func joiningNeighbours(_ operations: [FusedOperation]) -> [FusedOperation] {
         var kept: [FusedOperation?] = operations
         /// The nearest kept operation from `i` in `direction` that acts on one of `qubits` (or
         /// that nothing may pass: measurement, reset, condition).
@@ -149,13 +148,18 @@ public struct GateFusion: Sendable {
             return nil
         }
         for i in kept.indices {
-            guard let operation = kept[i], let qubits = operation.touchedQubits, qubits.count <= 6 else { continue }
+            guard let operation = kept[i], let qubits = operation.touchedQubits, qubits.count <= maxDenseQubits,
+                  qubits.allSatisfy({ $0 < localQubits }) else { continue }
             for direction in [1, -1] {
                 guard let j = neighbour(of: i, on: qubits, step: direction),
                       case .dense(let blockQubits, let m)? = kept[j] else { continue }
-                let positions = qubits.compactMap { blockQubits.firstIndex(of: $0) }
-                guard positions.count == qubits.count, let (_, a) = operation.denseMatrix else { continue }
-                kept[j] = .dense(qubits: blockQubits, matrix: multiplied(m, by: a, onBits: positions, first: direction == 1))
+                let union = Set(blockQubits + qubits).sorted()   // the dense kernels take ascending qubits
+                guard union.count <= maxDenseQubits, let (_, a) = operation.denseMatrix else { continue }
+                func bits(_ q: [Int]) -> [Int] { q.map { union.firstIndex(of: $0)! } }
+                let d = 1 << union.count
+                let identity = (0..<(d * d)).map { $0 / d == $0 % d ? Amplitude.one : .zero }
+                let block = Self.multiplied(identity, by: m, onBits: bits(blockQubits), first: false)
+                kept[j] = .dense(qubits: union, matrix: Self.multiplied(block, by: a, onBits: bits(qubits), first: direction == 1))
                 kept[i] = nil
                 break
             }

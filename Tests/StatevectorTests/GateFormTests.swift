@@ -166,8 +166,8 @@ final class GateFormTests: XCTestCase {
         XCTAssertGreaterThan(fused.count, 1)
     }
 
-    /// An operation left alone between blocks (its qubits all in the next dense block on them,
-    /// or else the previous one) is multiplied into that block, and the state does not change.
+    /// An operation left alone between blocks joins the next dense block on its qubits, or else
+    /// the previous one, when their qubits make a dense block, and the state does not change.
     func testLoneOperationsJoinTheDenseBlockHoldingTheirQubits() throws {
         var random = TestRandom(state: 11)
         func matrix(_ m: Int) -> [Amplitude] {   // a random unitary on m qubits: product of gates
@@ -183,16 +183,19 @@ final class GateFormTests: XCTestCase {
             return a
         }
         let operations: [FusedOperation] = [
-            .dense(qubits: [0], matrix: matrix(1)),              // → forward into [2, 0, 1]
+            .dense(qubits: [0], matrix: matrix(1)),              // → forward into [0, 2]
             .dense(qubits: [4], matrix: matrix(1)),              // no dense block on 4: stays
             .permutation(qubits: [3], sources: [1, 0], factors: [.one, Complex(0, 1)]),   // stays
-            .dense(qubits: [2, 0, 1], matrix: matrix(3)),
-            .diagonal(qubits: [2, 1], phases: (0..<4).map { Complex(length: 1, phase: Double($0)) }),  // → backward
+            .dense(qubits: [0, 2], matrix: matrix(2)),
+            .diagonal(qubits: [2, 1], phases: (0..<4).map { Complex(length: 1, phase: Double($0)) }),  // → backward, widens it
+            .dense(qubits: [5, 6], matrix: matrix(2)),
+            .dense(qubits: [6, 7], matrix: matrix(2)),           // → backward: [5, 6, 7]
+            .dense(qubits: [0, 7], matrix: matrix(2)),           // [0, 5, 6, 7] and [0, 1, 2, 7] too wide: stays
         ]
-        let absorbed = GateFusion.absorbingContainedOperations(operations)
-        XCTAssertEqual(absorbed.map { $0.touchedQubits! }, [[4], [3], [2, 0, 1]])
+        let absorbed = GateFusion(localQubits: 8).joiningNeighbours(operations)
+        XCTAssertEqual(absorbed.map { $0.touchedQubits! }, [[4], [3], [0, 1, 2], [5, 6, 7], [0, 7]])
         func run(_ ops: [FusedOperation]) -> [Complex<Double>] {
-            var v = random.state(qubits: 5)
+            var v = random.state(qubits: 8)
             for op in ops {
                 let (qubits, m) = op.denseMatrix!, d = 1 << qubits.count
                 var next = v
