@@ -53,7 +53,8 @@ public final class Simulator {
     public let qubits: Int
     public let precision: Precision
     let comm: Communicator
-    /// Gate fusion limits; nil runs every gate on its own (for comparison and tests).
+    /// Gate fusion limits; nil runs every gate on its own over the whole slice (for comparison
+    /// and tests).
     public var fusion: FusionLimits? = FusionLimits()
     /// Threads inside this rank (results are identical for any count).
     public var threads: Int = 1 { didSet { updateTeam() } }
@@ -230,7 +231,8 @@ public final class Simulator {
         let mapping = QubitMapping(qubits: qubits, localQubits: state.localQubitCount, boundaryInterval: boundaryInterval)
         // A run from |0…0⟩ starts on a prefix of the state (`prefixRuns`) until its first swap or
         // boundary: a resumed run, which starts at one, executes what an uninterrupted one does.
-        var fromZero = resume == nil && classical == nil
+        // Without fusion every gate sweeps the whole slice (the per-gate baseline).
+        var fromZero = resume == nil && classical == nil && fusion != nil
         progress?(resume?.done ?? 0, instructions.count)
         for step in mapping.plan(instructions, from: resume?.done ?? 0, layout: resume?.layout) {
             switch step {

@@ -41,7 +41,7 @@ struct StatevectorCommand: ParsableCommand {
     @Option(help: "Amplitude precision: double (complex128) or single (complex64).")
     var precision: Precision = .double
 
-    @Option(name: .customLong("max-fused"), help: "Largest fused gate in qubits (dense blocks; diagonal blocks up to 8); 0 turns fusion off.")
+    @Option(name: .customLong("max-fused"), help: "Largest fused gate in qubits (dense blocks; diagonal blocks up to 8); 0 turns fusion off: every gate sweeps the whole state.")
     var maxFused: Int = 3
 
     @Option(help: "Threads per rank (default: QFORGE_THREADS, OMP_NUM_THREADS, SLURM_CPUS_PER_TASK, else 1). Results are identical for any count.")

@@ -68,7 +68,7 @@ final class FusionTests: XCTestCase {
         var reference = DenseReference(amplitudes: [.one] + [Complex<Double>](repeating: .zero, count: (1 << n) - 1))
         for case .unitary(let t, let c, let m) in instructions.map(\.operation) { reference.apply(target: t, controls: c, m) }
         let circuit = Circuit(qubitCount: n, clbitCount: 0, qregs: [], cregs: [], instructions: instructions, sourceGateCount: instructions.count)
-        for limits in [nil, FusionLimits()] {
+        for limits in [FusionLimits(maxDenseQubits: 1, maxDiagonalQubits: 2), FusionLimits()] {
             for ranks in [1, 2, 4] {
                 let whole = simulatedScalars(circuit, ranks: ranks, fusion: limits, prefix: 64)
                 var states: [[Double]] = []
