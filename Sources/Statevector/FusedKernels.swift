@@ -7,7 +7,7 @@ import Circuits
 enum PreparedOperation<T: AmplitudeScalar> {
     case dense(DenseBlock<T>)
     case permutation(PermutationBlock<T>)
-    /// Consecutive diagonals, applied in one pass (`merged`).
+    /// Consecutive diagonals, applied in one pass (`DistributedState.prepare(_:)` of a stage).
     case diagonals(DiagonalRun<T>)
     case instruction(Instruction)
 
@@ -25,26 +25,6 @@ enum PreparedOperation<T: AmplitudeScalar> {
             self = .instruction(instruction)
         }
     }
-
-    /// `operations` with each run of consecutive diagonals joined into one, which streams the
-    /// state once (the same products in the same order: the same bits).
-    static func merged(_ operations: [PreparedOperation], laneShift s: Int) -> [PreparedOperation] {
-        var result: [PreparedOperation] = [], run: [DiagonalBlock<T>] = []
-        func endRun() {
-            if !run.isEmpty { result.append(.diagonals(DiagonalRun(run, laneShift: s))) }
-            run = []
-        }
-        for operation in operations {
-            if case .diagonals(let next) = operation {
-                run += next.blocks
-            } else {
-                endRun()
-                result.append(operation)
-            }
-        }
-        endRun()
-        return result
-    }
 }
 
 extension DistributedState {
@@ -52,9 +32,25 @@ extension DistributedState {
         PreparedOperation(operation, laneShift: kernels.laneShift)
     }
 
-    /// A stage's operations, prepared, consecutive diagonals joined (`PreparedOperation.merged`).
+    /// A stage's operations, prepared, each run of consecutive diagonals as one operation, which
+    /// streams the state once (the same products in the same order: the same bits).
     func prepare(_ operations: some Sequence<FusedOperation>) -> [PreparedOperation<T>] {
-        PreparedOperation.merged(operations.map(prepare), laneShift: kernels.laneShift)
+        let s = kernels.laneShift
+        var result: [PreparedOperation<T>] = [], run: [DiagonalBlock<T>] = []
+        func endRun() {
+            if !run.isEmpty { result.append(.diagonals(DiagonalRun(run, laneShift: s))) }
+            run = []
+        }
+        for operation in operations {
+            if case .diagonal(let qubits, let phases) = operation {
+                run.append(DiagonalBlock(qubits: qubits, phases: phases, laneShift: s))
+            } else {
+                endRun()
+                result.append(prepare(operation))
+            }
+        }
+        endRun()
+        return result
     }
 
     func apply(_ operation: PreparedOperation<T>) {
