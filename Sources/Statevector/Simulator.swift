@@ -396,13 +396,11 @@ public final class Simulator {
     /// The local qubits `operation` pairs amplitudes on (none for a diagonal, which fits any
     /// window); nil when it cannot run in a window (measurement, condition, rank-index qubit).
     private static func pairedQubits(_ operation: FusedOperation, localQubits: Int) -> Set<Int>? {
+        guard let qubits = operation.touchedQubits else { return nil }
         switch operation {
         case .diagonal: return []
-        case .dense(let q, _), .permutation(let q, _, _): return Set(q)
-        case .instruction(let instruction):
-            guard instruction.condition == nil, case .unitary(let target, let controls, _) = instruction.operation else { return nil }
-            let qubits = Set(controls + [target])
-            return qubits.allSatisfy { $0 < localQubits } ? qubits : nil
+        case .dense, .permutation: return Set(qubits)
+        case .instruction: return qubits.allSatisfy { $0 < localQubits } ? Set(qubits) : nil
         }
     }
 
