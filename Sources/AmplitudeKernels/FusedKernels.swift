@@ -119,11 +119,11 @@ func denseAcrossKernel<V: AmplitudeVector>(_ w: UnsafeMutablePointer<V>, _ items
                                            _ qubits: UnsafeBufferPointer<Int>, _ offsets: UnsafePointer<Int>,
                                            _ m: UnsafePointer<V.Scalar>) {
     let s = V.laneShift, four = hasWideRegisterFile(V.self) && d >= 4
+    let skip = vectorMask(qubits, shift: s)
     withUnsafeTemporaryAllocation(of: V.self, capacity: 2 * d) { out in
-        var item = items.lowerBound
+        var item = items.lowerBound, base0 = insertingZeroBits(item &<< s, at: qubits) &>> s
         while item < items.upperBound {
-            let base0 = insertingZeroBits(item &<< s, at: qubits) &>> s
-            let base1 = item &+ 1 < items.upperBound ? insertingZeroBits((item &+ 1) &<< s, at: qubits) &>> s : base0
+            let base1 = item &+ 1 < items.upperBound ? nextIndex(after: base0, skipping: skip) : base0
             var rowStart = 0
             repeat {
                 // a, b: real / imaginary coefficient sums of item 0; e, f: of item 1.
@@ -153,6 +153,7 @@ func denseAcrossKernel<V: AmplitudeVector>(_ w: UnsafeMutablePointer<V>, _ items
                 w[base1 &+ offsets[r]] = out[d &+ r]
             }
             item &+= 2
+            base0 = nextIndex(after: base1, skipping: skip)
         }
     }
 }
@@ -161,47 +162,49 @@ func denseAcrossKernel<V: AmplitudeVector>(_ w: UnsafeMutablePointer<V>, _ items
 /// value, the loaded vector is shuffled so each group's lanes all hold that column's entry,
 /// then multiplied by lane-wise coefficients of rows (R, ℓ's low bits), real and imaginary
 /// parts into separate sums as in `denseAcrossKernel` (one shuffle per column, i·z once per
-/// output). Columns go in ascending order j = C·2^h + low, as there. Up to four high rows
-/// per pass, of two items with 512-bit vectors and of one with 256-bit ones (eight
-/// accumulators fit 16 registers; two items of two rows would shuffle each column twice).
+/// output). Columns go in ascending order j = C·2^h + low, as there. Two items per pass, of
+/// up to four high rows with 512-bit vectors and two with 256-bit ones (eight accumulators fit
+/// 16 registers). One item of four rows would shuffle each column once, but its lane-wise
+/// coefficients then cost a load per FMA and bound it by the load ports (measured ~10 % slower).
+/// An odd last item is computed twice, harmlessly.
 @inlinable @inline(__always)
 func denseMixedKernel<V: AmplitudeVector>(_ w: UnsafeMutablePointer<V>, _ items: Range<Int>, dimension d: Int, lowMask: Int,
                                           _ qubits: UnsafeBufferPointer<Int>, _ offsets: UnsafePointer<Int>,
                                           _ m: UnsafePointer<V>) {
     let s = V.laneShift, lowCount = 1 &<< lowMask.nonzeroBitCount, rows = d / lowCount
     guard rows >= 1 else { return }  // mask wider than the block: never planned
-    let perPass = min(rows, 4), pair = hasWideRegisterFile(V.self)
+    let perPass = hasWideRegisterFile(V.self) ? min(rows, 4) : min(rows, 2)
+    let skip = vectorMask(qubits, shift: s)
     withUnsafeTemporaryAllocation(of: V.self, capacity: 2 * rows) { out in
-        var item = items.lowerBound
+        var item = items.lowerBound, base0 = insertingZeroBits(item &<< s, at: qubits) &>> s
         while item < items.upperBound {
-            let base0 = insertingZeroBits(item &<< s, at: qubits) &>> s
-            let base1 = pair && item &+ 1 < items.upperBound ? insertingZeroBits((item &+ 1) &<< s, at: qubits) &>> s : base0
+            let base1 = item &+ 1 < items.upperBound ? nextIndex(after: base0, skipping: skip) : base0
             var rowStart = 0
             repeat {
                 var a0 = V.zero, a1 = V.zero, a2 = V.zero, a3 = V.zero, b0 = V.zero, b1 = V.zero, b2 = V.zero, b3 = V.zero
                 var e0 = V.zero, e1 = V.zero, e2 = V.zero, e3 = V.zero, f0 = V.zero, f1 = V.zero, f2 = V.zero, f3 = V.zero
                 for high in 0..<rows {
-                    let x0 = w[base0 &+ offsets[high]], y0 = pair ? w[base1 &+ offsets[high]] : x0
+                    let x0 = w[base0 &+ offsets[high]], y0 = w[base1 &+ offsets[high]]
                     for low in 0..<lowCount {
                         let value = depositingLowBits(low, mask: lowMask)
                         let x = x0.broadcastingLanes(mask: lowMask, value: value)
-                        let y = pair ? y0.broadcastingLanes(mask: lowMask, value: value) : x
+                        let y = y0.broadcastingLanes(mask: lowMask, value: value)
                         let k = m + 2 &* ((high &* lowCount &+ low) &* rows &+ rowStart)
                         var (re, im) = (k[0], k[1])
                         a0.addProduct(re, x); b0.addProduct(im, x)
-                        if pair { e0.addProduct(re, y); f0.addProduct(im, y) }
+                        e0.addProduct(re, y); f0.addProduct(im, y)
                         if perPass >= 2 {
                             (re, im) = (k[2], k[3])
                             a1.addProduct(re, x); b1.addProduct(im, x)
-                            if pair { e1.addProduct(re, y); f1.addProduct(im, y) }
+                            e1.addProduct(re, y); f1.addProduct(im, y)
                         }
                         if perPass >= 4 {
                             (re, im) = (k[4], k[5])
                             a2.addProduct(re, x); b2.addProduct(im, x)
-                            if pair { e2.addProduct(re, y); f2.addProduct(im, y) }
+                            e2.addProduct(re, y); f2.addProduct(im, y)
                             (re, im) = (k[6], k[7])
                             a3.addProduct(re, x); b3.addProduct(im, x)
-                            if pair { e3.addProduct(re, y); f3.addProduct(im, y) }
+                            e3.addProduct(re, y); f3.addProduct(im, y)
                         }
                     }
                 }
@@ -212,8 +215,9 @@ func denseMixedKernel<V: AmplitudeVector>(_ w: UnsafeMutablePointer<V>, _ items:
                 rowStart &+= perPass
             } while rowStart < rows
             for r in 0..<rows { w[base0 &+ offsets[r]] = out[r] }
-            if pair { for r in 0..<rows { w[base1 &+ offsets[r]] = out[rows &+ r] } }
-            item &+= pair ? 2 : 1
+            for r in 0..<rows { w[base1 &+ offsets[r]] = out[rows &+ r] }
+            item &+= 2
+            base0 = nextIndex(after: base1, skipping: skip)
         }
     }
 }
@@ -270,8 +274,10 @@ func permuteByItem<V: AmplitudeVector>(_ k: PermutationBlock<V.Scalar>, _ s: Sta
                                     let vIn = t.baseAddress!, vOut = vIn + rows
                                     let aIn = UnsafeMutableRawPointer(vIn).assumingMemoryBound(to: SIMD2<T>.self)
                                     let aOut = UnsafeMutableRawPointer(vOut).assumingMemoryBound(to: SIMD2<T>.self)
-                                    for item in range {
-                                        let base = insertingZeroBits(item &<< shift, at: qs) &>> shift
+                                    let skip = vectorMask(qs, shift: shift)
+                                    var base = insertingZeroBits(range.lowerBound &<< shift, at: qs) &>> shift
+                                    for _ in range {
+                                        defer { base = nextIndex(after: base, skipping: skip) }
                                         for r in 0..<rows { vIn[r] = w[base &+ offs[r]] }
                                         for r in changed { vOut[r] = vIn[r] }
                                         for m in copies { aOut[Int(m.x)] = aIn[Int(m.y)] }
@@ -301,8 +307,10 @@ func permuteAcross<V: AmplitudeVector>(_ k: PermutationBlock<V.Scalar>, _ s: Sta
                     k.rowKinds.withUnsafeBufferPointer { kind in
                         s.team.forEach(s.count >> (qs.count + V.laneShift)) { range in
                             withUnsafeTemporaryAllocation(of: V.self, capacity: dimension) { v in
-                                for item in range {
-                                    let base = insertingZeroBits(item &<< V.laneShift, at: qs) &>> V.laneShift
+                                let skip = vectorMask(qs, shift: V.laneShift)
+                                var base = insertingZeroBits(range.lowerBound &<< V.laneShift, at: qs) &>> V.laneShift
+                                for _ in range {
+                                    defer { base = nextIndex(after: base, skipping: skip) }
                                     for c in 0..<dimension { v[c] = w[base &+ offs[c]] }
                                     for r in 0..<dimension where kind[r] != 0 {
                                         let x = v[column[r]]

@@ -62,6 +62,20 @@ public func insertingZeroBits(_ group: Int, at qubits: UnsafeBufferPointer<Int>)
     return i
 }
 
+/// Bits of a vector index (amplitude index >> `shift`) that are `qubits` (all ≥ `shift`).
+@inlinable @inline(__always)
+public func vectorMask(_ qubits: UnsafeBufferPointer<Int>, shift: Int) -> Int {
+    var mask = 0
+    for q in qubits { mask |= 1 &<< (q &- shift) }
+    return mask
+}
+
+/// The next index after `index` with zero bits at `mask`: what `insertingZeroBits` gives the
+/// next group, in three operations instead of a loop over the qubits (kernels walk items in
+/// order, so only a range's first index needs the loop).
+@inlinable @inline(__always)
+public func nextIndex(after index: Int, skipping mask: Int) -> Int { ((index | mask) &+ 1) & ~mask }
+
 /// Bit k of `value` moved to bit `positions[k]`.
 public func depositingBits(_ value: Int, at positions: ArraySlice<Int>) -> Int {
     var result = 0
