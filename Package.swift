@@ -135,7 +135,7 @@ let package = Package(
         ]),
         // Fused statevector kernels, generic and @inlinable: compiled in the two modules that
         // specialise them, one per vector width and CPU target (see above).
-        .target(name: "AmplitudeKernels", dependencies: [.product(name: "Numerics", package: "swift-numerics")],
+        .target(name: "AmplitudeKernels", dependencies: ["ForgeCore", .product(name: "Numerics", package: "swift-numerics")],
                 swiftSettings: kernelSettings),
         .target(name: "Kernels256", dependencies: ["AmplitudeKernels"], swiftSettings: kernelSettings),
         .target(name: "Kernels512", dependencies: ["AmplitudeKernels"], swiftSettings: wideKernelSettings),

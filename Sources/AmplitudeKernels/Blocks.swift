@@ -1,4 +1,5 @@
 import ComplexModule
+import ForgeCore
 import RealModule
 
 // Fused blocks converted once for the vector kernels: precision, offsets and the lane layout
@@ -71,8 +72,10 @@ public struct PermutationBlock<T: AmplitudeScalar> {
     /// factor of 1 multiplies exactly, so skipping it changes no bit.
     public let rowKinds: [UInt8]
     public let across: Bool
-    /// Across only: offsets in vector units.
+    /// Across only: offsets in vector units, and the rows that change (kind ≠ 0): only their
+    /// sources are read, so a CCX reads and writes a quarter of the state, not all of it.
     public let vectorOffsets: [Int]
+    public let movedRows: [Int]
     /// Lane qubits in the block: its qubits ≥ s (ascending), an item's vectors (offsets in
     /// vector units), those that change, and the moves as (to, from) amplitude indices inside an
     /// item (vector R's lane ℓ is R·2^s + ℓ), copies, then products with `productFactors`.
@@ -92,6 +95,7 @@ public struct PermutationBlock<T: AmplitudeScalar> {
         rowKinds = kinds
         across = qubits.allSatisfy { $0 >= s }
         vectorOffsets = offsets.map { $0 >> s }
+        movedRows = kinds.indices.filter { kinds[$0] != 0 }
         itemQubits = qubits.filter { $0 >= s }.sorted()
         itemOffsets = groupOffsets(itemQubits).map { $0 >> s }
         var changed = Set<Int>(), copies: [SIMD2<Int32>] = [], products: [SIMD2<Int32>] = [], productFactors: [SIMD2<T>] = []

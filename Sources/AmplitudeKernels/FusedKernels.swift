@@ -295,26 +295,27 @@ func permuteByItem<V: AmplitudeVector>(_ k: PermutationBlock<V.Scalar>, _ s: Sta
 }
 
 /// 2^s neighbouring groups at a time, as whole vectors; f·x as re(f)·x + im(f)·(i·x),
-/// unfused, which is `complexProduct` lane by lane.
+/// unfused, which is `complexProduct` lane by lane. Only the moved rows' sources are read.
 @inlinable
 func permuteAcross<V: AmplitudeVector>(_ k: PermutationBlock<V.Scalar>, _ s: StateSlice<V.Scalar>, _: V.Type) {
     let w = vectors(s, V.self)
-    let dimension = k.sources.count
     k.positions.withUnsafeBufferPointer { qs in
         k.vectorOffsets.withUnsafeBufferPointer { offs in
             k.sources.withUnsafeBufferPointer { column in
                 k.factors.withUnsafeBufferPointer { f in
                     k.rowKinds.withUnsafeBufferPointer { kind in
-                        s.team.forEach(s.count >> (qs.count + V.laneShift)) { range in
-                            withUnsafeTemporaryAllocation(of: V.self, capacity: dimension) { v in
-                                let skip = vectorMask(qs, shift: V.laneShift)
-                                var base = insertingZeroBits(range.lowerBound &<< V.laneShift, at: qs) &>> V.laneShift
-                                for _ in range {
-                                    defer { base = nextIndex(after: base, skipping: skip) }
-                                    for c in 0..<dimension { v[c] = w[base &+ offs[c]] }
-                                    for r in 0..<dimension where kind[r] != 0 {
-                                        let x = v[column[r]]
-                                        w[base &+ offs[r]] = kind[r] == 1 ? x : V(repeating: f[r].x) * x + V(repeating: f[r].y) * x.timesI
+                        k.movedRows.withUnsafeBufferPointer { moved in
+                            s.team.forEach(s.count >> (qs.count + V.laneShift)) { range in
+                                withUnsafeTemporaryAllocation(of: V.self, capacity: moved.count) { v in
+                                    let skip = vectorMask(qs, shift: V.laneShift)
+                                    var base = insertingZeroBits(range.lowerBound &<< V.laneShift, at: qs) &>> V.laneShift
+                                    for _ in range {
+                                        defer { base = nextIndex(after: base, skipping: skip) }
+                                        for (j, r) in moved.enumerated() { v[j] = w[base &+ offs[column[r]]] }
+                                        for (j, r) in moved.enumerated() {
+                                            let x = v[j]
+                                            w[base &+ offs[r]] = kind[r] == 1 ? x : V(repeating: f[r].x) * x + V(repeating: f[r].y) * x.timesI
+                                        }
                                     }
                                 }
                             }

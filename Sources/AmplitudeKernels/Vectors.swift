@@ -1,3 +1,5 @@
+import ForgeCore
+
 /// Float or Double: the scalar of a complex amplitude.
 public protocol AmplitudeScalar: BinaryFloatingPoint & SIMDScalar & Sendable & Codable {}
 extension Double: AmplitudeScalar {}
@@ -75,18 +77,6 @@ public func vectorMask(_ qubits: UnsafeBufferPointer<Int>, shift: Int) -> Int {
 /// order, so only a range's first index needs the loop).
 @inlinable @inline(__always)
 public func nextIndex(after index: Int, skipping mask: Int) -> Int { ((index | mask) &+ 1) & ~mask }
-
-/// Bit k of `value` moved to bit `positions[k]`.
-public func depositingBits(_ value: Int, at positions: ArraySlice<Int>) -> Int {
-    var result = 0
-    for (k, p) in positions.enumerated() where value & (1 << k) != 0 { result |= 1 << p }
-    return result
-}
-
-/// Bit k of the result is bit `positions[k]` of `value` (the inverse of `depositingBits`).
-public func extractingBits(_ value: Int, at positions: [Int]) -> Int {
-    positions.enumerated().reduce(0) { value & (1 << $1.element) != 0 ? $0 | 1 << $1.offset : $0 }
-}
 
 /// The bits of `value` at `mask`'s set positions, packed from bit 0 up.
 func compressingBits(_ value: Int, mask: Int) -> Int {

@@ -1,4 +1,5 @@
 import ComplexModule
+import ForgeCore
 
 /// What the simulator executes after fusion.
 public enum FusedOperation: Sendable {
@@ -172,8 +173,8 @@ public struct GateFusion: Sendable {
     static func multiplied(_ m: [Amplitude], by a: [Amplitude], onBits bits: [Int], first: Bool) -> [Amplitude] {
         let d = Int(Double(m.count).squareRoot()), da = 1 << bits.count
         let mask = bits.reduce(0) { $0 | 1 << $1 }
-        func deposit(_ x: Int) -> Int { bits.enumerated().reduce(0) { x & (1 << $1.offset) != 0 ? $0 | 1 << $1.element : $0 } }
-        func extract(_ i: Int) -> Int { bits.enumerated().reduce(0) { i & (1 << $1.element) != 0 ? $0 | 1 << $1.offset : $0 } }
+        func deposit(_ x: Int) -> Int { depositingBits(x, at: bits[...]) }
+        func extract(_ i: Int) -> Int { extractingBits(i, at: bits) }
         var result = [Amplitude](repeating: .zero, count: m.count)
         for r in 0..<d {
             for c in 0..<d {
