@@ -1,7 +1,8 @@
 import Dispatch
+import Synchronization
 
-/// Threads inside a rank: a sweep over `count` work items is cut into `threads` contiguous
-/// parts. Every kernel computes each amplitude the same way whatever the cut, so results are
+/// Threads inside a rank: a sweep over `count` work items is cut into contiguous chunks that
+/// `threads` threads take in turn. Every kernel computes each amplitude the same way whatever the cut, so results are
 /// identical for any number of threads (reductions sum fixed blocks).
 public struct ThreadTeam: Sendable {
     public let threads: Int
@@ -16,10 +17,17 @@ public struct ThreadTeam: Sendable {
     public func forEach(_ count: Int, _ body: (Range<Int>) -> Void) {
         let parts = min(threads, max(1, count / minimumItemsPerThread))
         if parts <= 1 { body(0..<count); return }
+        // Four chunks per thread, taken in turn: a thread whose core is busy with other work
+        // hands its last chunks to the others instead of keeping them waiting at the end of
+        // every sweep (shared nodes, noisy VMs). `parts` threads at most, as asked.
+        let chunks = min(4 * parts, max(parts, count / minimumItemsPerThread))
+        let next = Atomic<Int>(0)
         withoutActuallyEscaping(body) { body in
             let work = UncheckedBox(body)
-            DispatchQueue.concurrentPerform(iterations: parts) { p in
-                work.value(count * p / parts ..< count * (p + 1) / parts)
+            DispatchQueue.concurrentPerform(iterations: parts) { _ in
+                while case let c = next.add(1, ordering: .relaxed).oldValue, c < chunks {
+                    work.value(count * c / chunks ..< count * (c + 1) / chunks)
+                }
             }
         }
     }
