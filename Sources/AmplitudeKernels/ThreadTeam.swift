@@ -2,8 +2,8 @@ import Dispatch
 import Synchronization
 
 /// Threads inside a rank: a sweep over `count` work items is cut into contiguous chunks that
-/// `threads` threads take in turn. Every kernel computes each amplitude the same way whatever the cut, so results are
-/// identical for any number of threads (reductions sum fixed blocks).
+/// `threads` threads take in turn. Every kernel computes each amplitude the same way whatever
+/// the cut, so results are identical for any number of threads (reductions sum fixed blocks).
 public struct ThreadTeam: Sendable {
     public let threads: Int
     /// Sweeps smaller than this many items per thread run on fewer threads (waking one costs µs).
