@@ -63,6 +63,36 @@ final class KernelTests: XCTestCase {
         for bits in VectorWidth.supported { checkFusedBlocks(vectorBits: bits) }
     }
 
+    /// Subnormal amplitudes (round-off of exact zeros) become zero instead of slowing every
+    /// block that reads them, on every thread of a sweep and at both vector widths.
+    func testSubnormalAmplitudesAreFlushedToZero() throws {
+        #if !arch(x86_64)
+        throw XCTSkip("flushing subnormals is x86 only (MXCSR)")
+        #endif
+        let tiny: Float = 1e-39
+        XCTAssertTrue(tiny.isSubnormal)
+        for bits in VectorWidth.supported {
+            for threads in [1, 2] {
+                let amplitudes = Locked([SIMD2<Float>]())
+                InProcessWorld(size: 1).run { comm in
+                    let s = DistributedState<Float>(qubits: 8, comm: comm, vectorBits: bits)
+                    s.team = ThreadTeam(threads: threads, minimumItemsPerThread: 1)
+                    for i in 0..<s.localCount { s.amplitudes[i] = SIMD2(i.isMultiple(of: 2) ? 0.0625 : tiny, 0) }
+                    for qubits in [[0], [4], [1, 5, 6]] {   // a lane qubit, one above, a block across
+                        let d = 1 << qubits.count
+                        let identity = (0..<(d * d)).map { $0 / d == $0 % d ? Complex<Double>.one : .zero }
+                        s.apply(s.prepare(FusedOperation.dense(qubits: qubits, matrix: identity)))
+                    }
+                    let local = (0..<s.localCount).map { s.amplitudes[$0] }
+                    amplitudes.update { $0 = local }
+                }
+                let expected = (0..<256).map { SIMD2<Float>($0.isMultiple(of: 2) ? 0.0625 : 0, 0) }
+                let wrong = zip(amplitudes.value, expected).filter { $0 != $1 }.count
+                XCTAssertEqual(wrong, 0, "\(bits) bits, \(threads) threads: amplitudes not as expected (subnormals kept?)")
+            }
+        }
+    }
+
     private func checkFusedBlocks(vectorBits: Int) {
         var random = TestRandom(state: 31)
         let n = 9
