@@ -11,11 +11,12 @@ struct CatalogCommand: ParsableCommand {
         commandName: "catalog",
         abstract: "Runs, apps, usage, invoices and API keys in the run catalog.",
         discussion: """
-        The catalog is a SQLite file (default results/catalog.sqlite, or $QFORGE_CATALOG); every
-        `qforge sv` / `qforge run` records itself there unless --catalog says otherwise.
+        The catalog is a SQLite file (default results/catalog.sqlite, or
+        $QFORGE_CATALOG); every `qforge sv` / `qforge run` records itself there unless
+        --catalog says otherwise.
 
         Examples:
-          qforge catalog runs --account chem --state completed --since 2026-11-01 --format csv
+          qforge catalog runs --account chem --since 2026-11-01 --format csv
           qforge catalog accounts set chem --budget 500.00 --currency EUR
           qforge catalog rates add --partition '*' --core-hour 0.02 --from 2026-01-01
           qforge catalog invoice --account chem --month 2026-11 --issue
@@ -347,8 +348,11 @@ struct CatalogServe: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve", abstract: "Serve the catalog over HTTP/JSON (/api/v1, /healthz, /metrics, /openapi.yaml).",
         discussion: """
-        Create a first admin key with `qforge catalog keys create --role admin`. Stops on SIGINT/SIGTERM.
-        Example: qforge catalog serve --db results/catalog.sqlite --host 127.0.0.1 --port 8080
+        Create a first admin key with `qforge catalog keys create --role admin`. Stops
+        on SIGINT/SIGTERM.
+
+        Example:
+          qforge catalog serve --db results/catalog.sqlite --port 8080
         """)
     @OptionGroup var store: StoreOptions
     @Option var host: String = "127.0.0.1"

@@ -7,9 +7,10 @@ struct InspectCommand: ParsableCommand {
         abstract: "Summarise a QForge result file (any kind).",
         discussion: """
         Prints the run's metadata, its key figures and every group and dataset in the file:
-        statevector — the most probable basis states, counts and expectation values; MD (H5MD) —
-        atoms, frames, box, each observable's last value and mean; VQE — energy, exact energy
-        and error, iterations, Hamiltonian terms; restart files and checkpoints — step and atoms.
+        statevector — the most probable basis states, counts and expectation values;
+        MD (H5MD) — atoms, frames, box, each observable's last value and mean; VQE —
+        energy, exact energy and error, iterations, Hamiltonian terms; restart files
+        and checkpoints — step and atoms.
 
         Examples:
           qforge inspect results/ghz.h5

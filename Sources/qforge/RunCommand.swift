@@ -8,12 +8,14 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Run a job file (TOML); `kind` selects the engine.",
         discussion: """
-        Paths in the job file are relative to the job file's folder; `output` is relative to the
-        current directory (default results/<job name>.h5). See README.md for every key.
+        Paths in the job file are relative to the job file's folder; `output` is
+        relative to the current directory (default results/<job name>.h5). See
+        README.md for every key.
 
-        SIGUSR1, SIGTERM (scancel, preemption) and Ctrl-C write <output>.checkpoint at the next
-        safe point and exit with 75; the same command continues from it. checkpoint_every (job
-        key) or --checkpoint-every also writes one every N seconds, so a kill loses at most that.
+        SIGUSR1, SIGTERM (scancel, preemption) and Ctrl-C write <output>.checkpoint at
+        the next safe point and exit with 75; the same command continues from it.
+        checkpoint_every (job key) or --checkpoint-every also writes one every N
+        seconds, so a kill loses at most that.
 
         Example job (configs/ghz.toml):
           kind = "statevector"
@@ -22,9 +24,9 @@ struct RunCommand: ParsableCommand {
           seed = 7
           observables = ["Z0 Z9"]
 
-        Kinds: statevector, md, vqe (VQE ground energy), bomd (Born–Oppenheimer MD on the VQE
-        energy), qmmm (a VQE region in an MD system, electrostatic embedding); docs/md.md,
-        docs/vqe.md and docs/qmmm.md cover them.
+        Kinds: statevector, md, vqe (VQE ground energy), bomd (Born–Oppenheimer MD on
+        the VQE energy), qmmm (a VQE region in an MD system, electrostatic embedding);
+        docs/md.md, docs/vqe.md and docs/qmmm.md cover them.
 
         Examples:
           qforge run configs/ghz.toml

@@ -9,16 +9,17 @@ struct StatevectorCommand: ParsableCommand {
         commandName: "sv",
         abstract: "Simulate an OpenQASM 2 circuit on the distributed statevector and write HDF5.",
         discussion: """
-        The 2^n amplitudes are split over the MPI ranks (a power of two; rank-index qubits are the
-        highest ones). Terminal measurements are sampled from the final state with --shots; a
-        circuit with mid-circuit measure, reset or if() runs one trajectory per shot. The kernels
-        use 512-bit vectors where the CPU has AVX-512, else 256-bit (AVX2); QFORGE_SIMD=256 or
-        512 forces one (`qforge --version` lists what this binary and CPU support). Results are
-        the same bits either way.
+        The 2^n amplitudes are split over the MPI ranks (a power of two; rank-index
+        qubits are the highest ones). Terminal measurements are sampled from the final
+        state with --shots; a circuit with mid-circuit measure, reset or if() runs one
+        trajectory per shot. The kernels use 512-bit vectors where the CPU has
+        AVX-512, else 256-bit (AVX2); QFORGE_SIMD=256 or 512 forces one (`qforge
+        --version` lists what this binary and CPU support). Results are the same bits
+        either way.
 
         Examples:
           qforge sv configs/ghz.qasm -o results/ghz.h5 --shots 1000 --seed 7
-          mpirun -np 4 qforge sv big.qasm -o results/big.h5 --no-state --observable "Z0 Z1" --observable X3
+          mpirun -np 4 qforge sv big.qasm --no-state --observable "Z0 Z1"
           qforge sv qft.qasm -o results/qft.h5 --precision single
         """
     )
