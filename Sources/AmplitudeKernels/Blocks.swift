@@ -22,6 +22,16 @@ public struct DenseBlock<T: AmplitudeScalar> {
     public let highOffsets: [Int]
     /// Column-major (re, im) scalars: entry (r, c) at 2·(c·d + r).
     public let entries: [T]
+    /// lowMask 0: the rows in `groupSize` groups that read only `groupSize` columns each (a
+    /// product of cx, ccx and a few one-qubit gates is sparse: P·(U ⊕ U′ ⊕ …)·P′), so a block
+    /// costs d·groupSize FMAs per item instead of d². Group t holds rows and columns t·g ..<
+    /// (t + 1)·g of these lists (offsets in vector units, columns ascending in each group, so the
+    /// FMA chains are the dense ones without their zero terms: the same bits); its entry (i, j)
+    /// at 2·(t·g² + j·g + i) of `groupEntries`. A dense block is one group of d.
+    public let groupSize: Int
+    public let groupRowOffsets: [Int]
+    public let groupColumnOffsets: [Int]
+    public let groupEntries: [T]
     /// lowMask ≠ 0: for column j and high row R, two vectors whose lane ℓ holds entry
     /// (R·2^h + ℓ's lowMask bits, j): its real part in both halves of the complex lane, then
     /// its imaginary part likewise; vector 2·(j·2^(m−h) + R), each 2^(s+1) scalars.
@@ -31,13 +41,26 @@ public struct DenseBlock<T: AmplitudeScalar> {
         precondition(qubits == qubits.sorted(), "dense block qubits must be ascending")
         let d = 1 << qubits.count
         (dimension, self.qubits) = (d, qubits)
+        // Entries at rounding level (1e-17 where a product of gates is exactly 0) are zero, in
+        // every kernel alike, so the sparse groups below see the block's structure.
+        let matrix = matrix.map { $0.length <= 1e-14 ? .zero : $0 }
         lowMask = qubits.filter { $0 < s }.reduce(0) { $0 | 1 << $1 }
         highQubits = qubits.filter { $0 >= s }
-        highOffsets = groupOffsets(highQubits).map { $0 >> s }
+        let offsets = groupOffsets(highQubits).map { $0 >> s }
+        highOffsets = offsets
         entries = (0..<(d * d)).flatMap { k -> [T] in
             let z = matrix[(k % d) * d + k / d]
             return [T(z.real), T(z.imaginary)]
         }
+        let groups = lowMask == 0 ? sparseGroups(matrix, dimension: d) : nil
+        groupSize = groups?.first?.rows.count ?? d
+        groupRowOffsets = groups.map { $0.flatMap(\.rows).map { offsets[$0] } } ?? offsets
+        groupColumnOffsets = groups.map { $0.flatMap(\.columns).map { offsets[$0] } } ?? offsets
+        groupEntries = groups.map { groups in
+            groups.flatMap { group in
+                group.columns.flatMap { c in group.rows.flatMap { r in [T(matrix[r * d + c].real), T(matrix[r * d + c].imaginary)] } }
+            }
+        } ?? entries
         let h = lowMask.nonzeroBitCount, rows = d >> h, lanes = 1 << s
         var scalars: [T] = []
         if lowMask != 0 {
@@ -55,6 +78,40 @@ public struct DenseBlock<T: AmplitudeScalar> {
         }
         laneCoefficients = scalars
     }
+}
+
+/// The rows and columns of a d × d matrix (row-major) as groups of equal size g < d whose
+/// entries outside them are all zero, columns ascending in each group; nil when there are none.
+/// The nonzero entries link rows to columns; in a unitary each connected set is square, and
+/// sets are packed, largest first, into groups of the smallest power of two holding the largest.
+func sparseGroups(_ matrix: [Complex<Double>], dimension d: Int) -> [(rows: [Int], columns: [Int])]? {
+    // Union-find over rows 0 ..< d and columns d ..< 2d.
+    var parent = Array(0..<(2 * d))
+    func root(_ x: Int) -> Int {
+        var x = x
+        while parent[x] != x { parent[x] = parent[parent[x]]; x = parent[x] }
+        return x
+    }
+    for r in 0..<d { for c in 0..<d where matrix[r * d + c] != .zero { parent[root(r)] = root(d + c) } }
+    var sets: [Int: (rows: [Int], columns: [Int])] = [:]
+    for r in 0..<d { sets[root(r), default: ([], [])].rows.append(r) }
+    for c in 0..<d { sets[root(d + c), default: ([], [])].columns.append(c) }
+    let connected = sets.values.sorted { ($0.rows.count, $1.rows.first ?? 0) > ($1.rows.count, $0.rows.first ?? 0) }
+    guard connected.allSatisfy({ $0.rows.count == $0.columns.count }), let largest = connected.first?.rows.count else { return nil }
+    var g = 2
+    while g < largest { g *= 2 }
+    guard g < d else { return nil }
+    var groups: [(rows: [Int], columns: [Int])] = []
+    for set in connected {
+        if let i = groups.firstIndex(where: { $0.rows.count + set.rows.count <= g }) {
+            groups[i].rows += set.rows
+            groups[i].columns += set.columns
+        } else {
+            groups.append(set)
+        }
+    }
+    guard groups.allSatisfy({ $0.rows.count == g }) else { return nil }
+    return groups.map { (rows: $0.rows.sorted(), columns: $0.columns.sorted()) }
 }
 
 /// In each group, entry r becomes factors[r] × entry sources[r] (runs of X, CX, CCX, SWAP with

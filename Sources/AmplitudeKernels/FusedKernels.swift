@@ -17,15 +17,20 @@ func applyDense<V: AmplitudeVector>(_ k: DenseBlock<V.Scalar>, _ s: StateSlice<V
     let items = s.count >> (k.highQubits.count + V.laneShift)
     k.highQubits.withUnsafeBufferPointer { qs in
         k.highOffsets.withUnsafeBufferPointer { o in
-            k.entries.withUnsafeBufferPointer { e in
-                k.laneCoefficients.withUnsafeBufferPointer { c in
-                    let (offs, e, d, mask) = (o.baseAddress!, e.baseAddress!, k.dimension, k.lowMask)
-                    let coefficients = c.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: V.self) }
-                    s.team.forEach(items) { range in
-                        if mask == 0 {
-                            denseAcross(w, range, dimension: d, qs, offs, e)
-                        } else {
-                            denseMixed(w, range, dimension: d, lowMask: mask, qs, offs, coefficients!)
+            k.groupRowOffsets.withUnsafeBufferPointer { rows in
+                k.groupColumnOffsets.withUnsafeBufferPointer { columns in
+                    k.groupEntries.withUnsafeBufferPointer { e in
+                        k.laneCoefficients.withUnsafeBufferPointer { c in
+                            let (offs, d, g, mask) = (o.baseAddress!, k.dimension, k.groupSize, k.lowMask)
+                            let (rows, columns, e) = (rows.baseAddress!, columns.baseAddress!, e.baseAddress!)
+                            let coefficients = c.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: V.self) }
+                            s.team.forEach(items) { range in
+                                if mask == 0 {
+                                    denseAcross(w, range, dimension: d, groupSize: g, qs, rows, columns, e)
+                                } else {
+                                    denseMixed(w, range, dimension: d, lowMask: mask, qs, offs, coefficients!)
+                                }
+                            }
                         }
                     }
                 }
@@ -61,18 +66,18 @@ func applyDenseByAmplitude<T>(_ k: DenseBlock<T>, _ s: StateSlice<T>) {
     }
 }
 
-/// Dense dispatch for one range of items: the block size and lane mask become literals
+/// Dense dispatch for one range of items: the group size and lane mask become literals
 /// here, once per range, so each kernel's loops unroll and its shuffles fold.
 @inlinable @inline(__always)
-func denseAcross<V: AmplitudeVector>(_ w: UnsafeMutablePointer<V>, _ items: Range<Int>, dimension d: Int,
-                                     _ qubits: UnsafeBufferPointer<Int>, _ offsets: UnsafePointer<Int>,
-                                     _ m: UnsafePointer<V.Scalar>) {
-    switch d {
-    case 2: denseAcrossKernel(w, items, dimension: 2, qubits, offsets, m)
-    case 4: denseAcrossKernel(w, items, dimension: 4, qubits, offsets, m)
-    case 8: denseAcrossKernel(w, items, dimension: 8, qubits, offsets, m)
-    case 16: denseAcrossKernel(w, items, dimension: 16, qubits, offsets, m)
-    default: denseAcrossKernel(w, items, dimension: d, qubits, offsets, m)
+func denseAcross<V: AmplitudeVector>(_ w: UnsafeMutablePointer<V>, _ items: Range<Int>, dimension d: Int, groupSize g: Int,
+                                     _ qubits: UnsafeBufferPointer<Int>, _ rows: UnsafePointer<Int>,
+                                     _ columns: UnsafePointer<Int>, _ m: UnsafePointer<V.Scalar>) {
+    switch g {
+    case 2: denseAcrossKernel(w, items, dimension: d, groupSize: 2, qubits, rows, columns, m)
+    case 4: denseAcrossKernel(w, items, dimension: d, groupSize: 4, qubits, rows, columns, m)
+    case 8: denseAcrossKernel(w, items, dimension: d, groupSize: 8, qubits, rows, columns, m)
+    case 16: denseAcrossKernel(w, items, dimension: d, groupSize: 16, qubits, rows, columns, m)
+    default: denseAcrossKernel(w, items, dimension: d, groupSize: g, qubits, rows, columns, m)
     }
 }
 
@@ -110,28 +115,30 @@ func denseMixedSized<V: AmplitudeVector, M: LaneMask>(_ w: UnsafeMutablePointer<
 func hasWideRegisterFile<V: AmplitudeVector>(_: V.Type) -> Bool { MemoryLayout<V>.size >= 64 }
 
 /// lowMask 0: vector = the same entry of 2^s neighbouring groups (item p: groups p·2^s …).
-/// Two items at a time and up to four rows per pass: each coefficient loaded once feeds
-/// several FMAs. Each output is re·Σ + i·(im·Σ): the real and imaginary parts of the
+/// Row groups of g rows reading g columns each (`DenseBlock.groupSize`; one group for a dense
+/// block). Two items at a time and up to four rows per pass: each coefficient loaded once
+/// feeds several FMAs. Each output is re·Σ + i·(im·Σ): the real and imaginary parts of the
 /// coefficients accumulate separately against the loaded vector, and the one shuffle of i·z
 /// is paid per output, not per column. (An odd last item is computed twice, harmlessly.)
 @inlinable @inline(__always)
-func denseAcrossKernel<V: AmplitudeVector>(_ w: UnsafeMutablePointer<V>, _ items: Range<Int>, dimension d: Int,
-                                           _ qubits: UnsafeBufferPointer<Int>, _ offsets: UnsafePointer<Int>,
-                                           _ m: UnsafePointer<V.Scalar>) {
-    let s = V.laneShift, four = hasWideRegisterFile(V.self) && d >= 4
+func denseAcrossKernel<V: AmplitudeVector>(_ w: UnsafeMutablePointer<V>, _ items: Range<Int>, dimension d: Int, groupSize g: Int,
+                                           _ qubits: UnsafeBufferPointer<Int>, _ rowOffsets: UnsafePointer<Int>,
+                                           _ columnOffsets: UnsafePointer<Int>, _ m: UnsafePointer<V.Scalar>) {
+    let s = V.laneShift, four = hasWideRegisterFile(V.self) && g >= 4
     let skip = vectorMask(qubits, shift: s)
     withUnsafeTemporaryAllocation(of: V.self, capacity: 2 * d) { out in
         var item = items.lowerBound, base0 = insertingZeroBits(item &<< s, at: qubits) &>> s
         while item < items.upperBound {
             let base1 = item &+ 1 < items.upperBound ? nextIndex(after: base0, skipping: skip) : base0
-            var rowStart = 0
+            var group = 0, rowStart = 0   // group: its first row and column in the lists
             repeat {
                 // a, b: real / imaginary coefficient sums of item 0; e, f: of item 1.
                 var a0 = V.zero, a1 = V.zero, a2 = V.zero, a3 = V.zero, b0 = V.zero, b1 = V.zero, b2 = V.zero, b3 = V.zero
                 var e0 = V.zero, e1 = V.zero, e2 = V.zero, e3 = V.zero, f0 = V.zero, f1 = V.zero, f2 = V.zero, f3 = V.zero
-                for c in 0..<d {
+                let offsets = columnOffsets + group
+                for c in 0..<g {
                     let x = w[base0 &+ offsets[c]], y = w[base1 &+ offsets[c]]
-                    let k = m + 2 &* (c &* d &+ rowStart)
+                    let k = m + 2 &* (group &* g &+ c &* g &+ rowStart)
                     var (re, im) = (V(repeating: k[0]), V(repeating: k[1]))
                     a0.addProduct(re, x); b0.addProduct(im, x); e0.addProduct(re, y); f0.addProduct(im, y)
                     (re, im) = (V(repeating: k[2]), V(repeating: k[3]))
@@ -143,14 +150,15 @@ func denseAcrossKernel<V: AmplitudeVector>(_ w: UnsafeMutablePointer<V>, _ items
                         a3.addProduct(re, x); b3.addProduct(im, x); e3.addProduct(re, y); f3.addProduct(im, y)
                     }
                 }
-                let o = out.baseAddress! + rowStart, p = out.baseAddress! + (d &+ rowStart)
+                let o = out.baseAddress! + (group &+ rowStart), p = out.baseAddress! + (d &+ group &+ rowStart)
                 o[0] = a0 + b0.timesI; o[1] = a1 + b1.timesI; p[0] = e0 + f0.timesI; p[1] = e1 + f1.timesI
                 if four { o[2] = a2 + b2.timesI; o[3] = a3 + b3.timesI; p[2] = e2 + f2.timesI; p[3] = e3 + f3.timesI }
                 rowStart &+= four ? 4 : 2
-            } while rowStart < d
+                if rowStart == g { (group, rowStart) = (group &+ g, 0) }
+            } while group < d
             for r in 0..<d {
-                w[base0 &+ offsets[r]] = out[r]
-                w[base1 &+ offsets[r]] = out[d &+ r]
+                w[base0 &+ rowOffsets[r]] = out[r]
+                w[base1 &+ rowOffsets[r]] = out[d &+ r]
             }
             item &+= 2
             base0 = nextIndex(after: base1, skipping: skip)

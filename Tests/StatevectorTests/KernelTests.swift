@@ -100,13 +100,13 @@ final class KernelTests: XCTestCase {
         let diagonalQubits: [[Int]] = [[0], [1, 2], [3], [0, 4, 7], [2, 5, 6, 8], [0, 1, 2, 3, 4, 5, 6, 7], [6, 8]]
         for ranks in [1, 2, 4] {
             for threads in [1, 2] {
-                for qubits in denseQubits where qubits.allSatisfy({ $0 < n - ranks.trailingZeroBitCount }) {
-                    let d = 1 << qubits.count
-                    // A random unitary on the block: product of random gates on its qubits.
+                /// A random unitary on `count` qubits: a product of random gates on them.
+                func randomUnitary(_ count: Int) -> [Complex<Double>] {
+                    let d = 1 << count
                     var matrix = (0..<(d * d)).map { $0 / d == $0 % d ? Complex<Double>.one : .zero }
-                    for _ in 0..<(3 * qubits.count) {
-                        let (t, m) = (random.int(qubits.count), random.unitary())
-                        let c = qubits.count > 1 && random.int(2) == 0 ? (t + 1) % qubits.count : -1
+                    for _ in 0..<(3 * count) {
+                        let (t, m) = (random.int(count), random.unitary())
+                        let c = count > 1 && random.int(2) == 0 ? (t + 1) % count : -1
                         for col in 0..<d {
                             for r in 0..<d where r & (1 << t) == 0 && (c < 0 || r & (1 << c) != 0) {
                                 let (x, y) = (matrix[r * d + col], matrix[(r | 1 << t) * d + col])
@@ -115,6 +115,26 @@ final class KernelTests: XCTestCase {
                             }
                         }
                     }
+                    return matrix
+                }
+                // Dense blocks, and sparse ones as cx and a few gates make them: P·(U ⊗ 1)·P′ with
+                // U on 1 or 2 of the block's qubits and random basis permutations P, P′ (the
+                // kernels' row groups of 2 and 4).
+                var blocks = denseQubits.map { ($0, randomUnitary($0.count)) }
+                for qubits in denseQubits where qubits.count >= 2 {
+                    for bits in 1..<min(qubits.count, 3) {
+                        let (d, e, u) = (1 << qubits.count, 1 << bits, randomUnitary(bits))
+                        let (p, q) = (Array(0..<d).shuffled(using: &random), Array(0..<d).shuffled(using: &random))
+                        let matrix = (0..<(d * d)).map { k in
+                            let (r, c) = (p[k / d], q[k % d])
+                            return r >> bits == c >> bits ? u[(r & (e - 1)) * e + (c & (e - 1))] : .zero
+                        }
+                        XCTAssertEqual(DenseBlock<Double>(qubits: qubits, matrix: matrix, laneShift: 0).groupSize, e)
+                        blocks.append((qubits, matrix))
+                    }
+                }
+                for (qubits, matrix) in blocks where qubits.allSatisfy({ $0 < n - ranks.trailingZeroBitCount }) {
+                    let d = 1 << qubits.count
                     let initial = random.state(qubits: n)
                     var expected = initial
                     for i in 0..<(1 << n) where qubits.allSatisfy({ i & (1 << $0) == 0 }) {
