@@ -18,23 +18,25 @@ public struct DenseBlock<T: AmplitudeScalar> {
     public let qubits: [Int]
     public let lowMask: Int
     public let highQubits: [Int]
-    /// Offsets of the high columns in vector units.
-    public let highOffsets: [Int]
     /// Column-major (re, im) scalars: entry (r, c) at 2·(c·d + r).
     public let entries: [T]
-    /// lowMask 0: the rows in `groupSize` groups that read only `groupSize` columns each (a
-    /// product of cx, ccx and a few one-qubit gates is sparse: P·(U ⊕ U′ ⊕ …)·P′), so a block
-    /// costs d·groupSize FMAs per item instead of d². Group t holds rows and columns t·g ..<
-    /// (t + 1)·g of these lists (offsets in vector units, columns ascending in each group, so the
-    /// FMA chains are the dense ones without their zero terms: the same bits); its entry (i, j)
-    /// at 2·(t·g² + j·g + i) of `groupEntries`. A dense block is one group of d.
+    /// The item's vectors (rows of the block for lowMask 0, high rows of 2^h lanes otherwise) in
+    /// groups of `groupSize` that read only `groupSize` column vectors each. A product of cx,
+    /// ccx and a few one-qubit gates is sparse, P·(U ⊕ U′ ⊕ …)·P′, so it costs groupSize column
+    /// vectors per output vector instead of all of them. Group t holds the vectors t·g ..<
+    /// (t + 1)·g of these lists (offsets in vector units; columns ascending in each group, so the
+    /// FMA chains are the dense ones without their zero terms: the same bits). A dense block is
+    /// one group of all its vectors.
     public let groupSize: Int
     public let groupRowOffsets: [Int]
     public let groupColumnOffsets: [Int]
+    /// lowMask 0: group t's entry (i, j) at 2·(t·g² + j·g + i) (column-major per group).
     public let groupEntries: [T]
-    /// lowMask ≠ 0: for column j and high row R, two vectors whose lane ℓ holds entry
-    /// (R·2^h + ℓ's lowMask bits, j): its real part in both halves of the complex lane, then
-    /// its imaginary part likewise; vector 2·(j·2^(m−h) + R), each 2^(s+1) scalars.
+    /// lowMask ≠ 0: for group t, its column vector j and low column value `low`, and its row
+    /// vector i, two vectors whose lane ℓ holds entry (R·2^h + ℓ's lowMask bits, C·2^h + low)
+    /// (R, C: the group's i-th row and j-th column vector): its real part in both halves of the
+    /// complex lane, then its imaginary part likewise; vector 2·(t·g²·2^h + (j·2^h + low)·g + i),
+    /// each 2^(s+1) scalars.
     public let laneCoefficients: [T]
 
     public init(qubits: [Int], matrix: [Complex<Double>], laneShift s: Int) {
@@ -46,61 +48,66 @@ public struct DenseBlock<T: AmplitudeScalar> {
         let matrix = matrix.map { $0.length <= 1e-14 ? .zero : $0 }
         lowMask = qubits.filter { $0 < s }.reduce(0) { $0 | 1 << $1 }
         highQubits = qubits.filter { $0 >= s }
-        let offsets = groupOffsets(highQubits).map { $0 >> s }
-        highOffsets = offsets
+        let offsets = groupOffsets(highQubits).map { $0 >> s }   // of the high rows, in vectors
         entries = (0..<(d * d)).flatMap { k -> [T] in
             let z = matrix[(k % d) * d + k / d]
             return [T(z.real), T(z.imaginary)]
         }
-        let groups = lowMask == 0 ? sparseGroups(matrix, dimension: d) : nil
-        groupSize = groups?.first?.rows.count ?? d
-        groupRowOffsets = groups.map { $0.flatMap(\.rows).map { offsets[$0] } } ?? offsets
-        groupColumnOffsets = groups.map { $0.flatMap(\.columns).map { offsets[$0] } } ?? offsets
-        groupEntries = groups.map { groups in
-            groups.flatMap { group in
-                group.columns.flatMap { c in group.rows.flatMap { r in [T(matrix[r * d + c].real), T(matrix[r * d + c].imaginary)] } }
-            }
-        } ?? entries
-        let h = lowMask.nonzeroBitCount, rows = d >> h, lanes = 1 << s
+        let h = lowMask.nonzeroBitCount, rows = d >> h, lowCount = 1 << h, lanes = 1 << s
+        func entry(_ r: Int, _ c: Int) -> Complex<Double> { matrix[r * d + c] }
+        let groups = sparseGroups(dimension: rows, smallest: lowMask == 0 ? 2 : 1) { r, c in
+            (0..<lowCount).contains { l in (0..<lowCount).contains { entry(r << h | l, c << h | $0) != .zero } }
+        } ?? [(rows: Array(0..<rows), columns: Array(0..<rows))]
+        groupSize = groups[0].rows.count
+        groupRowOffsets = groups.flatMap(\.rows).map { offsets[$0] }
+        groupColumnOffsets = groups.flatMap(\.columns).map { offsets[$0] }
         var scalars: [T] = []
-        if lowMask != 0 {
-            for j in 0..<d {
-                for high in 0..<rows {
-                    var re = [T](), im = [T]()
-                    for lane in 0..<lanes {
-                        let z = matrix[(high << h | compressingBits(lane, mask: lowMask)) * d + j]
-                        re += [T(z.real), T(z.real)]
-                        im += [T(z.imaginary), T(z.imaginary)]
+        for group in groups {
+            for c in group.columns {
+                for low in 0..<lowCount {
+                    for r in group.rows {
+                        if lowMask == 0 {
+                            scalars += [T(entry(r, c).real), T(entry(r, c).imaginary)]
+                            continue
+                        }
+                        var re = [T](), im = [T]()
+                        for lane in 0..<lanes {
+                            let z = entry(r << h | compressingBits(lane, mask: lowMask), c << h | low)
+                            re += [T(z.real), T(z.real)]
+                            im += [T(z.imaginary), T(z.imaginary)]
+                        }
+                        scalars += re + im
                     }
-                    scalars += re + im
                 }
             }
         }
-        laneCoefficients = scalars
+        (groupEntries, laneCoefficients) = lowMask == 0 ? (scalars, []) : ([], scalars)
     }
 }
 
-/// The rows and columns of a d × d matrix (row-major) as groups of equal size g < d whose
-/// entries outside them are all zero, columns ascending in each group; nil when there are none.
-/// The nonzero entries link rows to columns; in a unitary each connected set is square, and
-/// sets are packed, largest first, into groups of the smallest power of two holding the largest.
-func sparseGroups(_ matrix: [Complex<Double>], dimension d: Int) -> [(rows: [Int], columns: [Int])]? {
-    // Union-find over rows 0 ..< d and columns d ..< 2d.
-    var parent = Array(0..<(2 * d))
+/// The rows and columns of an n × n matrix as groups of equal size g < n (at least `smallest`)
+/// whose entries outside them are all zero, columns ascending in each group; nil when there are
+/// none. The nonzero entries link rows to columns; in a unitary each connected set is square,
+/// and sets are packed, largest first, into groups of the smallest power of two holding the
+/// largest.
+func sparseGroups(dimension n: Int, smallest: Int, nonzero: (Int, Int) -> Bool) -> [(rows: [Int], columns: [Int])]? {
+    // Union-find over rows 0 ..< n and columns n ..< 2n.
+    var parent = Array(0..<(2 * n))
     func root(_ x: Int) -> Int {
         var x = x
         while parent[x] != x { parent[x] = parent[parent[x]]; x = parent[x] }
         return x
     }
-    for r in 0..<d { for c in 0..<d where matrix[r * d + c] != .zero { parent[root(r)] = root(d + c) } }
+    for r in 0..<n { for c in 0..<n where nonzero(r, c) { parent[root(r)] = root(n + c) } }
     var sets: [Int: (rows: [Int], columns: [Int])] = [:]
-    for r in 0..<d { sets[root(r), default: ([], [])].rows.append(r) }
-    for c in 0..<d { sets[root(d + c), default: ([], [])].columns.append(c) }
+    for r in 0..<n { sets[root(r), default: ([], [])].rows.append(r) }
+    for c in 0..<n { sets[root(n + c), default: ([], [])].columns.append(c) }
+    // Largest first, then by first row: a fixed order (the dictionary's is not).
     let connected = sets.values.sorted { ($0.rows.count, $1.rows.first ?? 0) > ($1.rows.count, $0.rows.first ?? 0) }
     guard connected.allSatisfy({ $0.rows.count == $0.columns.count }), let largest = connected.first?.rows.count else { return nil }
-    var g = 2
+    var g = smallest
     while g < largest { g *= 2 }
-    guard g < d else { return nil }
+    guard g < n else { return nil }
     var groups: [(rows: [Int], columns: [Int])] = []
     for set in connected {
         if let i = groups.firstIndex(where: { $0.rows.count + set.rows.count <= g }) {

@@ -16,20 +16,18 @@ func applyDense<V: AmplitudeVector>(_ k: DenseBlock<V.Scalar>, _ s: StateSlice<V
     let w = vectors(s, V.self)
     let items = s.count >> (k.highQubits.count + V.laneShift)
     k.highQubits.withUnsafeBufferPointer { qs in
-        k.highOffsets.withUnsafeBufferPointer { o in
-            k.groupRowOffsets.withUnsafeBufferPointer { rows in
-                k.groupColumnOffsets.withUnsafeBufferPointer { columns in
-                    k.groupEntries.withUnsafeBufferPointer { e in
-                        k.laneCoefficients.withUnsafeBufferPointer { c in
-                            let (offs, d, g, mask) = (o.baseAddress!, k.dimension, k.groupSize, k.lowMask)
-                            let (rows, columns, e) = (rows.baseAddress!, columns.baseAddress!, e.baseAddress!)
-                            let coefficients = c.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: V.self) }
-                            s.team.forEach(items) { range in
-                                if mask == 0 {
-                                    denseAcross(w, range, dimension: d, groupSize: g, qs, rows, columns, e)
-                                } else {
-                                    denseMixed(w, range, dimension: d, lowMask: mask, qs, offs, coefficients!)
-                                }
+        k.groupRowOffsets.withUnsafeBufferPointer { rows in
+            k.groupColumnOffsets.withUnsafeBufferPointer { columns in
+                k.groupEntries.withUnsafeBufferPointer { e in
+                    k.laneCoefficients.withUnsafeBufferPointer { c in
+                        let (d, g, mask) = (k.dimension, k.groupSize, k.lowMask)
+                        let (rows, columns) = (rows.baseAddress!, columns.baseAddress!)
+                        let coefficients = c.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: V.self) }
+                        s.team.forEach(items) { range in
+                            if mask == 0 {
+                                denseAcross(w, range, dimension: d, groupSize: g, qs, rows, columns, e.baseAddress!)
+                            } else {
+                                denseMixed(w, range, dimension: d, groupSize: g, lowMask: mask, qs, rows, columns, coefficients!)
                             }
                         }
                     }
@@ -82,30 +80,32 @@ func denseAcross<V: AmplitudeVector>(_ w: UnsafeMutablePointer<V>, _ items: Rang
 }
 
 @inlinable @inline(__always)
-func denseMixed<V: AmplitudeVector>(_ w: UnsafeMutablePointer<V>, _ items: Range<Int>, dimension d: Int, lowMask: Int,
-                                    _ qubits: UnsafeBufferPointer<Int>, _ offsets: UnsafePointer<Int>,
-                                    _ m: UnsafePointer<V>) {
+func denseMixed<V: AmplitudeVector>(_ w: UnsafeMutablePointer<V>, _ items: Range<Int>, dimension d: Int, groupSize g: Int,
+                                    lowMask: Int, _ qubits: UnsafeBufferPointer<Int>, _ rows: UnsafePointer<Int>,
+                                    _ columns: UnsafePointer<Int>, _ m: UnsafePointer<V>) {
     switch lowMask {
-    case 1: denseMixedSized(w, items, dimension: d, LaneMask1.self, qubits, offsets, m)
-    case 2: denseMixedSized(w, items, dimension: d, LaneMask2.self, qubits, offsets, m)
-    case 3: denseMixedSized(w, items, dimension: d, LaneMask3.self, qubits, offsets, m)
-    case 4: denseMixedSized(w, items, dimension: d, LaneMask4.self, qubits, offsets, m)
-    case 5: denseMixedSized(w, items, dimension: d, LaneMask5.self, qubits, offsets, m)
-    case 6: denseMixedSized(w, items, dimension: d, LaneMask6.self, qubits, offsets, m)
-    default: denseMixedSized(w, items, dimension: d, LaneMask7.self, qubits, offsets, m)
+    case 1: denseMixedSized(w, items, dimension: d, groupSize: g, LaneMask1.self, qubits, rows, columns, m)
+    case 2: denseMixedSized(w, items, dimension: d, groupSize: g, LaneMask2.self, qubits, rows, columns, m)
+    case 3: denseMixedSized(w, items, dimension: d, groupSize: g, LaneMask3.self, qubits, rows, columns, m)
+    case 4: denseMixedSized(w, items, dimension: d, groupSize: g, LaneMask4.self, qubits, rows, columns, m)
+    case 5: denseMixedSized(w, items, dimension: d, groupSize: g, LaneMask5.self, qubits, rows, columns, m)
+    case 6: denseMixedSized(w, items, dimension: d, groupSize: g, LaneMask6.self, qubits, rows, columns, m)
+    default: denseMixedSized(w, items, dimension: d, groupSize: g, LaneMask7.self, qubits, rows, columns, m)
     }
 }
 
 /// The mask is a type so each specialisation sees it as a constant and its shuffles fold.
 @inlinable
-func denseMixedSized<V: AmplitudeVector, M: LaneMask>(_ w: UnsafeMutablePointer<V>, _ items: Range<Int>, dimension d: Int, _: M.Type,
-                                                      _ qubits: UnsafeBufferPointer<Int>, _ offsets: UnsafePointer<Int>,
+func denseMixedSized<V: AmplitudeVector, M: LaneMask>(_ w: UnsafeMutablePointer<V>, _ items: Range<Int>, dimension d: Int,
+                                                      groupSize g: Int, _: M.Type, _ qubits: UnsafeBufferPointer<Int>,
+                                                      _ rows: UnsafePointer<Int>, _ columns: UnsafePointer<Int>,
                                                       _ m: UnsafePointer<V>) {
-    switch d {
-    case 2: denseMixedKernel(w, items, dimension: 2, lowMask: M.bits, qubits, offsets, m)
-    case 4: denseMixedKernel(w, items, dimension: 4, lowMask: M.bits, qubits, offsets, m)
-    case 8: denseMixedKernel(w, items, dimension: 8, lowMask: M.bits, qubits, offsets, m)
-    default: denseMixedKernel(w, items, dimension: d, lowMask: M.bits, qubits, offsets, m)
+    switch g {
+    case 1: denseMixedKernel(w, items, dimension: d, groupSize: 1, lowMask: M.bits, qubits, rows, columns, m)
+    case 2: denseMixedKernel(w, items, dimension: d, groupSize: 2, lowMask: M.bits, qubits, rows, columns, m)
+    case 4: denseMixedKernel(w, items, dimension: d, groupSize: 4, lowMask: M.bits, qubits, rows, columns, m)
+    case 8: denseMixedKernel(w, items, dimension: d, groupSize: 8, lowMask: M.bits, qubits, rows, columns, m)
+    default: denseMixedKernel(w, items, dimension: d, groupSize: g, lowMask: M.bits, qubits, rows, columns, m)
     }
 }
 
@@ -176,28 +176,29 @@ func denseAcrossKernel<V: AmplitudeVector>(_ w: UnsafeMutablePointer<V>, _ items
 /// coefficients then cost a load per FMA and bound it by the load ports (measured ~10 % slower).
 /// An odd last item is computed twice, harmlessly.
 @inlinable @inline(__always)
-func denseMixedKernel<V: AmplitudeVector>(_ w: UnsafeMutablePointer<V>, _ items: Range<Int>, dimension d: Int, lowMask: Int,
-                                          _ qubits: UnsafeBufferPointer<Int>, _ offsets: UnsafePointer<Int>,
-                                          _ m: UnsafePointer<V>) {
+func denseMixedKernel<V: AmplitudeVector>(_ w: UnsafeMutablePointer<V>, _ items: Range<Int>, dimension d: Int, groupSize g: Int,
+                                          lowMask: Int, _ qubits: UnsafeBufferPointer<Int>, _ rowOffsets: UnsafePointer<Int>,
+                                          _ columnOffsets: UnsafePointer<Int>, _ m: UnsafePointer<V>) {
     let s = V.laneShift, lowCount = 1 &<< lowMask.nonzeroBitCount, rows = d / lowCount
     guard rows >= 1 else { return }  // mask wider than the block: never planned
-    let perPass = hasWideRegisterFile(V.self) ? min(rows, 4) : min(rows, 2)
+    let perPass = hasWideRegisterFile(V.self) ? min(g, 4) : min(g, 2)
     let skip = vectorMask(qubits, shift: s)
     withUnsafeTemporaryAllocation(of: V.self, capacity: 2 * rows) { out in
         var item = items.lowerBound, base0 = insertingZeroBits(item &<< s, at: qubits) &>> s
         while item < items.upperBound {
             let base1 = item &+ 1 < items.upperBound ? nextIndex(after: base0, skipping: skip) : base0
-            var rowStart = 0
+            var group = 0, rowStart = 0   // group: its first row and column vector in the lists
             repeat {
                 var a0 = V.zero, a1 = V.zero, a2 = V.zero, a3 = V.zero, b0 = V.zero, b1 = V.zero, b2 = V.zero, b3 = V.zero
                 var e0 = V.zero, e1 = V.zero, e2 = V.zero, e3 = V.zero, f0 = V.zero, f1 = V.zero, f2 = V.zero, f3 = V.zero
-                for high in 0..<rows {
+                let offsets = columnOffsets + group
+                for high in 0..<g {
                     let x0 = w[base0 &+ offsets[high]], y0 = w[base1 &+ offsets[high]]
                     for low in 0..<lowCount {
                         let value = depositingLowBits(low, mask: lowMask)
                         let x = x0.broadcastingLanes(mask: lowMask, value: value)
                         let y = y0.broadcastingLanes(mask: lowMask, value: value)
-                        let k = m + 2 &* ((high &* lowCount &+ low) &* rows &+ rowStart)
+                        let k = m + 2 &* (group &* g &* lowCount &+ (high &* lowCount &+ low) &* g &+ rowStart)
                         var (re, im) = (k[0], k[1])
                         a0.addProduct(re, x); b0.addProduct(im, x)
                         e0.addProduct(re, y); f0.addProduct(im, y)
@@ -216,14 +217,15 @@ func denseMixedKernel<V: AmplitudeVector>(_ w: UnsafeMutablePointer<V>, _ items:
                         }
                     }
                 }
-                let o = out.baseAddress! + rowStart, p = out.baseAddress! + (rows &+ rowStart)
+                let o = out.baseAddress! + (group &+ rowStart), p = out.baseAddress! + (rows &+ group &+ rowStart)
                 o[0] = a0 + b0.timesI; p[0] = e0 + f0.timesI
                 if perPass >= 2 { o[1] = a1 + b1.timesI; p[1] = e1 + f1.timesI }
                 if perPass >= 4 { o[2] = a2 + b2.timesI; o[3] = a3 + b3.timesI; p[2] = e2 + f2.timesI; p[3] = e3 + f3.timesI }
                 rowStart &+= perPass
-            } while rowStart < rows
-            for r in 0..<rows { w[base0 &+ offsets[r]] = out[r] }
-            for r in 0..<rows { w[base1 &+ offsets[r]] = out[rows &+ r] }
+                if rowStart == g { (group, rowStart) = (group &+ g, 0) }
+            } while group < rows
+            for r in 0..<rows { w[base0 &+ rowOffsets[r]] = out[r] }
+            for r in 0..<rows { w[base1 &+ rowOffsets[r]] = out[rows &+ r] }
             item &+= 2
             base0 = nextIndex(after: base1, skipping: skip)
         }
