@@ -45,7 +45,7 @@ public struct DenseBlock<T: AmplitudeScalar> {
         (dimension, self.qubits) = (d, qubits)
         // Entries at rounding level (1e-17 where a product of gates is exactly 0) are zero, in
         // every kernel alike, so the sparse groups below see the block's structure.
-        let matrix = matrix.map { $0.length <= 1e-14 ? .zero : $0 }
+        let matrix = matrix.map { $0.length <= matrixRoundoff ? .zero : $0 }
         lowMask = qubits.filter { $0 < s }.reduce(0) { $0 | 1 << $1 }
         highQubits = qubits.filter { $0 >= s }
         let offsets = groupOffsets(highQubits).map { $0 >> s }   // of the high rows, in vectors

@@ -94,8 +94,7 @@ public struct GateFusion: Sendable {
     /// on one of them runs amplitude by amplitude, so on at most `maxDenseQubits` qubits it is
     /// emitted as a dense matrix instead, whose lane-mask kernels are vectorised (0: never).
     public var laneQubits: Int
-    /// Product entries this small are rounding (h·h, sx·sx): they are dropped.
-    static let roundoff = 1e-14
+    static let roundoff = matrixRoundoff
 
     public init(localQubits: Int, maxDenseQubits: Int = 3, maxDiagonalQubits: Int = 8, maxPermutationQubits: Int = 6,
                 laneQubits: Int = 0) {

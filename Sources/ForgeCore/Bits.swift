@@ -11,3 +11,7 @@ public func depositingBits(_ value: Int, at positions: ArraySlice<Int>) -> Int {
 public func extractingBits(_ value: Int, at positions: [Int]) -> Int {
     positions.enumerated().reduce(0) { value & (1 << $1.element) != 0 ? $0 | 1 << $1.offset : $0 }
 }
+
+/// Entries of a product of gate matrices this small are rounding where the exact entry is 0
+/// (h·h, sx·sx, cx networks): fusion drops them, and the dense kernels treat them as 0.
+public let matrixRoundoff = 1e-14
